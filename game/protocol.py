@@ -1,0 +1,437 @@
+"""The wire protocol (PROTOCOL.md): the one module that parses client frames and builds
+server frames. Both consumers, the services and the tests use it, so the contract lives
+in one place.
+
+* `parse_frame` checks a raw client frame in PROTOCOL.md's order (TOO_LARGE, BAD_JSON,
+  BAD_MESSAGE, UNKNOWN_CMD); `RateLimiter` gives RATE_LIMITED.
+* `clean_*` functions validate payloads and raise `ProtocolError(INVALID, field)`.
+* `frame` builds every server frame with every envelope key present; `check_frame`
+  is the schema the tests hold every frame the server sends against.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ClientCmd(StrEnum):
+    # lobby
+    GET_ROOMS = "GET_ROOMS"
+    START_ROOM_DRAFT = "START_ROOM_DRAFT"
+    CANCEL_ROOM_DRAFT = "CANCEL_ROOM_DRAFT"
+    WAIT_FOR_DRAFT = "WAIT_FOR_DRAFT"
+    CREATE_A_ROOM = "CREATE_A_ROOM"
+    JOIN_ROOM = "JOIN_ROOM"
+    # game
+    HELLO = "HELLO"
+    GAME_MESSAGE = "GAME_MESSAGE"
+    GET_ROOMMATES = "GET_ROOMMATES"
+    GET_GAME_STATUS = "GET_GAME_STATUS"
+    CHAT = "CHAT"
+    LEAVE_REQUEST = "LEAVE_REQUEST"
+    LEAVE = "LEAVE"
+    ADD_COMPUTER = "ADD_COMPUTER"
+
+
+LOBBY_CMDS = frozenset({ClientCmd.GET_ROOMS, ClientCmd.START_ROOM_DRAFT, ClientCmd.CANCEL_ROOM_DRAFT,
+                        ClientCmd.WAIT_FOR_DRAFT, ClientCmd.CREATE_A_ROOM, ClientCmd.JOIN_ROOM})
+GAME_CMDS = frozenset(set(ClientCmd) - LOBBY_CMDS)
+
+
+class ServerCmd(StrEnum):
+    GET_ROOMS_REP = "GET_ROOMS_REP"
+    ROOMS_CHANGED = "ROOMS_CHANGED"
+    DRAFT_STARTED = "DRAFT_STARTED"
+    DRAFT_CANCELLED = "DRAFT_CANCELLED"
+    WAITING_FOR_DRAFT = "WAITING_FOR_DRAFT"
+    DRAFT_RESOLVED = "DRAFT_RESOLVED"
+    CREATE_A_ROOM_REP = "CREATE_A_ROOM_REP"
+    JOIN_ROOM_REP = "JOIN_ROOM_REP"
+    CONNECTED = "CONNECTED"
+    ROOMMATES = "ROOMMATES"
+    GAME_BEGIN = "GAME_BEGIN"
+    GAME_EVENT = "GAME_EVENT"
+    GAME_MESSAGE_REP = "GAME_MESSAGE_REP"
+    RESUME = "RESUME"
+    GAME_STATUS = "GAME_STATUS"
+    GAME_OVER = "GAME_OVER"
+    PLAYER_STATE = "PLAYER_STATE"
+    LEAVE_REP = "LEAVE_REP"
+    CREATE_A_COMPUTER = "CREATE_A_COMPUTER"
+    ERROR = "ERROR"
+
+
+class ErrorCode(StrEnum):
+    # frame
+    TOO_LARGE = "TOO_LARGE"
+    BAD_JSON = "BAD_JSON"
+    BAD_MESSAGE = "BAD_MESSAGE"
+    UNKNOWN_CMD = "UNKNOWN_CMD"
+    RATE_LIMITED = "RATE_LIMITED"
+    # lobby
+    INVALID = "INVALID"
+    ROOM_NOT_FOUND = "ROOM_NOT_FOUND"
+    ROOM_FULL = "ROOM_FULL"
+    NAME_TAKEN = "NAME_TAKEN"
+    # game
+    GAME_NOT_STARTED = "GAME_NOT_STARTED"
+    GAME_PAUSED = "GAME_PAUSED"
+    STALE_PROMPT = "STALE_PROMPT"
+    NOT_YOUR_TURN = "NOT_YOUR_TURN"
+    NOT_IN_HAND = "NOT_IN_HAND"
+    NO_PENDING_PROMPT = "NO_PENDING_PROMPT"
+    UNAUTHORIZED = "UNAUTHORIZED"
+
+
+class Flag(StrEnum):
+    USER_INPUT_CONTINUE = "USER_INPUT_CONTINUE"
+    GAME_CONTINUE = "GAME_CONTINUE"
+
+
+ERROR_TEXT = {
+    ErrorCode.TOO_LARGE: "That message is too large.",
+    ErrorCode.BAD_JSON: "That message is not valid JSON.",
+    ErrorCode.BAD_MESSAGE: "That message is not a command object.",
+    ErrorCode.UNKNOWN_CMD: "That command is not known here.",
+    ErrorCode.RATE_LIMITED: "Too many messages: slow down.",
+    ErrorCode.INVALID: "That request is not valid.",
+    ErrorCode.ROOM_NOT_FOUND: "There is no such room.",
+    ErrorCode.ROOM_FULL: "That room has no free seat.",
+    ErrorCode.NAME_TAKEN: "That name is already taken in this room.",
+    ErrorCode.GAME_NOT_STARTED: "The game has not begun yet.",
+    ErrorCode.GAME_PAUSED: "The game is paused.",
+    ErrorCode.STALE_PROMPT: "That prompt is no longer current.",
+    ErrorCode.NOT_YOUR_TURN: "It is not your turn.",
+    ErrorCode.NOT_IN_HAND: "You do not hold that card.",
+    ErrorCode.NO_PENDING_PROMPT: "Nothing is waiting for that answer.",
+    ErrorCode.UNAUTHORIZED: "That token does not open a seat in this room.",
+}
+
+# PROTOCOL.md "Limits".
+ROOM_NAME_MAX = 40
+PLAYER_NAME_MAX = 24
+CHAT_MAX = 200
+MIN_PLAYERS, MAX_PLAYERS = 2, 8
+
+
+class ProtocolError(Exception):
+    """A refused client frame: becomes an `ERROR` frame; nothing changes on the server."""
+
+    def __init__(self, code: ErrorCode, field: str | None = None, detail: str | None = None):
+        super().__init__(f"{code}{f' ({field})' if field else ''}{f': {detail}' if detail else ''}")
+        self.code = ErrorCode(code)
+        self.field = field
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFrame:
+    cmd: ClientCmd
+    msg_id: int | None
+    payload: dict = field(default_factory=dict)
+
+
+def _msg_id_of(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_frame(raw: str | bytes | None, allowed: frozenset, max_bytes: int) -> ClientFrame:
+    """Parse one client frame, refusing it with PROTOCOL.md's frame errors in their order."""
+    if raw is None:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, detail="binary frames are not accepted")
+    size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw)
+    if size > max_bytes:
+        raise ProtocolError(ErrorCode.TOO_LARGE, detail=f"{size} bytes, at most {max_bytes}")
+    try:
+        message = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ProtocolError(ErrorCode.BAD_JSON) from None
+    if not isinstance(message, dict) or not isinstance(message.get("cmd"), str):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, detail="expected an object with a string cmd")
+    payload = message.get("payload", {})
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, field="payload", detail="payload must be an object")
+    msg_id = _msg_id_of(message.get("msg_id"))
+    if message["cmd"] not in allowed:
+        raise UnknownCommand(msg_id, message["cmd"])
+    return ClientFrame(ClientCmd(message["cmd"]), msg_id, payload)
+
+
+class UnknownCommand(ProtocolError):
+    """UNKNOWN_CMD, keeping the frame's msg_id so the error can reply to it."""
+
+    def __init__(self, msg_id: int | None, cmd: str):
+        super().__init__(ErrorCode.UNKNOWN_CMD, field="cmd", detail=f"{cmd[:40]!r}")
+        self.msg_id = msg_id
+
+
+def reply_id(raw: str | bytes | None) -> int | None:
+    """Return the msg_id of a frame being refused, where one can be read."""
+    try:
+        message = json.loads(raw)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return _msg_id_of(message.get("msg_id")) if isinstance(message, dict) else None
+
+
+class RateLimiter:
+    """A token bucket per connection: `rate` frames a second, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: float | None = None, clock=time.monotonic):
+        self.rate = rate
+        self.burst = burst if burst is not None else max(rate, 1.0)
+        self.tokens = self.burst
+        self.clock = clock
+        self.last = clock()
+
+    def allow(self) -> bool:
+        if self.rate <= 0:
+            return True
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+# --- Payload validation ---------------------------------------------------------------
+
+
+def clean_name(value, field: str, max_length: int) -> str:
+    """Trim a room or player name; refuse empty, over-long or control-character names."""
+    if not isinstance(value, str):
+        raise ProtocolError(ErrorCode.INVALID, field, "must be a string")
+    name = value.strip()
+    if not 1 <= len(name) <= max_length:
+        raise ProtocolError(ErrorCode.INVALID, field, f"must be 1 to {max_length} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise ProtocolError(ErrorCode.INVALID, field, "must not contain control characters")
+    return name
+
+
+def clean_int(value, field: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ProtocolError(ErrorCode.INVALID, field, f"must be an integer from {low} to {high}")
+    return value
+
+
+def clean_id(value, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ProtocolError(ErrorCode.INVALID, field, "must be a positive integer id")
+    return value
+
+
+def clean_create_room(payload: dict) -> dict:
+    """Validate `CREATE_A_ROOM`: the fields in PROTOCOL.md's order."""
+    room_name = clean_name(payload.get("room_name"), "room_name", ROOM_NAME_MAX)
+    num_of_players = clean_int(payload.get("num_of_players"), "num_of_players", MIN_PLAYERS, MAX_PLAYERS)
+    user_name = clean_name(payload.get("user_name"), "user_name", PLAYER_NAME_MAX)
+    computers = payload.get("computers", 0)
+    computers = 0 if computers is None else clean_int(computers, "computers", 0, num_of_players - 1)
+    draft_id = payload.get("draft_id")
+    draft_id = None if draft_id is None else clean_id(draft_id, "draft_id")
+    return {"room_name": room_name, "num_of_players": num_of_players, "user_name": user_name,
+            "computers": computers, "draft_id": draft_id}
+
+
+def clean_join_room(payload: dict) -> dict:
+    return {"room_id": clean_id(payload.get("room_id"), "room_id"),
+            "user_name": clean_name(payload.get("user_name"), "user_name", PLAYER_NAME_MAX)}
+
+
+def clean_draft_id(payload: dict) -> int:
+    return clean_id(payload.get("draft_id"), "draft_id")
+
+
+def clean_hello(payload: dict) -> str:
+    token = payload.get("token")
+    if not isinstance(token, str) or not 1 <= len(token) <= 200:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "token")
+    return token
+
+
+def clean_chat(payload: dict) -> str:
+    text = payload.get("text")
+    if not isinstance(text, str) or not 1 <= len(text.strip()) <= CHAT_MAX:
+        raise ProtocolError(ErrorCode.INVALID, "text", f"must be 1 to {CHAT_MAX} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\n\t" for ch in text):
+        raise ProtocolError(ErrorCode.INVALID, "text", "must not contain control characters")
+    return text.strip()
+
+
+def _clean_card_list(data, field: str = "cards") -> list[int]:
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.INVALID, "data", "expected an object with cards")
+    cards = data.get(field)
+    if not isinstance(cards, list) or len(cards) > 120 or any(
+            not isinstance(c, int) or isinstance(c, bool) for c in cards):
+        raise ProtocolError(ErrorCode.INVALID, field, "expected a list of card ids")
+    if len(set(cards)) != len(cards):
+        raise ProtocolError(ErrorCode.INVALID, field, "a card is named twice")
+    return cards
+
+
+def _clean_last_card(data: dict) -> bool:
+    value = data.get("last_card", False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ProtocolError(ErrorCode.INVALID, "last_card", "must be true or false")
+    return value
+
+
+def clean_game_message(payload: dict) -> tuple[int | None, object]:
+    """Return (reply_to, data) of a `GAME_MESSAGE`; the data is checked against its prompt later."""
+    reply_to = payload.get("reply_to")
+    if reply_to is not None and (not isinstance(reply_to, int) or isinstance(reply_to, bool)):
+        raise ProtocolError(ErrorCode.INVALID, "reply_to", "must be a prompt's msg_id")
+    return reply_to, payload.get("data")
+
+
+def answer_to_action(kind: str, data):
+    """Turn the `data` of an answer to a `kind` prompt into an engine action, or raise INVALID."""
+    from game.engine import Discard, Give, Name, Play
+
+    if kind == "turn":
+        return Play(cards=tuple(_clean_card_list(data)), last_card=_clean_last_card(data))
+    if kind == "name":
+        if not isinstance(data, str):
+            raise ProtocolError(ErrorCode.INVALID, "data", "name a colour or a shape")
+        return Name(data)
+    if kind == "give":
+        cards = _clean_card_list(data)
+        if len(cards) != 1:
+            raise ProtocolError(ErrorCode.INVALID, "cards", "give exactly one card")
+        return Give(cards[0])
+    cards = _clean_card_list(data)
+    return Discard(cards=tuple(cards), last_card=_clean_last_card(data))
+
+
+# --- Server frames ------------------------------------------------------------------------
+
+
+def frame(cmd: ServerCmd, prompt: str, *, data=None, next_cmd: str | None = None,
+          return_type: str | None = None, flag: Flag | None = None, extra_data=None,
+          top_card: dict | None = None, msg_id: int | None = None, reply_to: int | None = None) -> dict:
+    """Build a server frame with every envelope key present (PROTOCOL.md "Envelope")."""
+    assert prompt, "every frame carries a human-readable prompt"
+    return {"cmd": str(cmd), "msg_id": msg_id, "reply_to": reply_to,
+            "payload": {"prompt": prompt, "data": data, "next_cmd": next_cmd and str(next_cmd),
+                        "return_type": return_type, "flag": flag and str(flag),
+                        "extra_data": extra_data, "top_card": top_card}}
+
+
+def error_frame(error: ProtocolError | ErrorCode, reply_to: int | None = None) -> dict:
+    if isinstance(error, ErrorCode):
+        error = ProtocolError(error)
+    text = ERROR_TEXT[error.code]
+    if error.detail:
+        text = f"{text} ({error.field + ': ' if error.field else ''}{error.detail})"
+    return frame(ServerCmd.ERROR, text, data={"code": str(error.code), "field": error.field},
+                 reply_to=reply_id_or(reply_to, error))
+
+
+def reply_id_or(reply_to: int | None, error: ProtocolError) -> int | None:
+    if reply_to is None and isinstance(error, UnknownCommand):
+        return error.msg_id
+    return reply_to
+
+
+def encode(message: dict) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- Schema for the tests: every server frame is checked against it -------------------
+
+ENVELOPE_KEYS = {"cmd", "msg_id", "reply_to", "payload"}
+PAYLOAD_KEYS = {"prompt", "data", "next_cmd", "return_type", "flag", "extra_data", "top_card"}
+ROOM_KEYS = {"room_id", "name", "num_of_players", "seated", "needed", "status", "players"}
+PLAYER_KEYS = {"player_id", "name", "seat", "token"}
+CARD_KEYS = {"normal": {"id", "kind", "colour", "shape"}, "special": {"id", "kind", "colour", "symbol"}}
+
+# Fields each public event carries besides "event" (PROTOCOL.md "Events").
+EVENT_FIELDS = {
+    "turn": {"seat"}, "played": {"seat", "cards"}, "drew": {"seat", "count", "reason"},
+    "penalty": {"seat", "reason"}, "pick_pending": {"seat", "symbol", "total"},
+    "skipped": {"seat"}, "question": {"seat"}, "gave": {"seat", "card"},
+    "lost_special": {"seat", "card"}, "discarded": {"seat", "cards"}, "last_card": {"seat"},
+    "reshuffled": {"count"}, "chat": {"seat", "name", "text"}, "game_over": {"winner"},
+    **{name: {"seat"} for name in ("disconnected", "reconnected", "autoplay", "paused", "left",
+                                   "computer_joined", "reclaimed", "resumed")},
+}
+
+
+def check_card(card) -> None:
+    assert isinstance(card, dict) and card.get("kind") in CARD_KEYS, card
+    assert set(card) == CARD_KEYS[card["kind"]], card
+
+
+def check_event(event: dict) -> None:
+    name = event.get("event")
+    assert name in EVENT_FIELDS, f"unknown event {name!r}"
+    assert EVENT_FIELDS[name] <= set(event), f"{name} lacks {EVENT_FIELDS[name] - set(event)}"
+    assert "cards" not in event or name != "drew", "a public drew event never lists cards"
+    for key in ("cards",):
+        for card in event.get(key, []) if name != "drew" else []:
+            check_card(card)
+    if "card" in event:
+        check_card(event["card"])
+
+
+def check_frame(message: dict) -> None:
+    """Assert that `message` is a well-formed server frame (the tests call this on every frame)."""
+    assert set(message) == ENVELOPE_KEYS, f"envelope keys {set(message)}"
+    ServerCmd(message["cmd"])
+    payload = message["payload"]
+    assert set(payload) == PAYLOAD_KEYS, f"payload keys {set(payload)}"
+    assert isinstance(payload["prompt"], str) and payload["prompt"], "prompt must be non-empty"
+    assert payload["return_type"] in (None, "INT", "STR", "LIST")
+    assert payload["flag"] in (None, "USER_INPUT_CONTINUE", "GAME_CONTINUE")
+    if payload["top_card"] is not None:
+        check_card(payload["top_card"])
+    cmd, data = message["cmd"], payload["data"]
+    if cmd == ServerCmd.ERROR:
+        assert set(data) == {"code", "field"} and data["code"] in set(ErrorCode)
+        assert message["msg_id"] is None
+    elif cmd == ServerCmd.GAME_EVENT:
+        check_event(data)
+    elif cmd in (ServerCmd.GET_ROOMS_REP, ServerCmd.ROOMS_CHANGED):
+        assert set(data) == {"rooms", "drafts"}
+        for room in data["rooms"]:
+            assert set(room) == ROOM_KEYS, room
+    elif cmd in (ServerCmd.CREATE_A_ROOM_REP, ServerCmd.JOIN_ROOM_REP):
+        assert set(data["room"]) == ROOM_KEYS and set(data["player"]) == PLAYER_KEYS
+    elif cmd == ServerCmd.CONNECTED:
+        assert set(data["room"]) == ROOM_KEYS and "token" not in data["player"]
+    elif cmd == ServerCmd.ROOMMATES:
+        assert set(data) == {"players", "needed"}
+        for p in data["players"]:
+            assert set(p) == {"seat", "name", "connected", "is_computer"}
+    elif cmd == ServerCmd.GAME_OVER:
+        assert set(data) == {"winner", "ranking"}
+        for r in data["ranking"]:
+            assert set(r) == {"seat", "name", "cards_left"}
+    elif cmd in (ServerCmd.GAME_BEGIN, ServerCmd.RESUME, ServerCmd.GAME_STATUS, ServerCmd.PLAYER_STATE):
+        for key in ("game_id", "status", "version", "you", "top_card", "market_count", "pile_count",
+                    "players", "current_seat", "awaiting_seat", "pending_pick", "question", "prompt",
+                    "vote", "recent_events"):
+            assert key in data, f"view lacks {key}"
+        for card in data["you"]["hand"]:
+            check_card(card)
+    elif cmd == ServerCmd.GAME_MESSAGE_REP:
+        if payload["flag"] == Flag.USER_INPUT_CONTINUE:
+            assert data["kind"] in ("turn", "name", "give", "discard")
+            assert payload["return_type"] in ("LIST", "STR")
+        else:
+            assert payload["flag"] == Flag.GAME_CONTINUE and payload["return_type"] is None
+            assert payload["next_cmd"] in ("PICK_ONE", "PICK_TWO", "PICK_CARDS")
+            for card in payload["extra_data"]:
+                check_card(card)

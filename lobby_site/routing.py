@@ -1,0 +1,3 @@
+"""WebSocket URL patterns; the lobby and game consumers are added here."""
+
+websocket_urlpatterns = []

@@ -1,0 +1,107 @@
+"""The lobby's tables: rooms, their seats, rooms being created, and the time machinery
+(deadlines and connection heartbeats) that later parts of the game reuse."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Room(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        PLAYING = "playing"
+        PAUSED = "paused"
+        FINISHED = "finished"
+        CLOSED = "closed"
+
+    name = models.CharField(max_length=40)
+    num_of_players = models.PositiveSmallIntegerField(validators=[MinValueValidator(2), MaxValueValidator(8)])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self):
+        return f"{self.name} (#{self.pk}, {self.status})"
+
+
+class Player(models.Model):
+    """A seat of a room: a person (with a secret token, stored hashed) or a computer."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="players")
+    seat = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=24)
+    # Names compare case-insensitively (PROTOCOL.md "Limits"): the unique key is casefolded.
+    name_key = models.CharField(max_length=24, editable=False)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    is_computer = models.BooleanField(default=False)
+    # A cache of presence (Connection heartbeats are the truth), kept for listing and admin.
+    connected = models.BooleanField(default=False)
+    joined = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room", "seat"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seat"], name="one_player_per_seat"),
+            models.UniqueConstraint(fields=["room", "name_key"], name="unique_name_in_room"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} (seat {self.seat} of room #{self.room_id})"
+
+
+class RoomDraft(models.Model):
+    """A room someone has begun to create (PROTOCOL.md "Drafts")."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+        CANCELLED = "cancelled"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    since = models.DateTimeField(auto_now_add=True)
+    # The lobby connection that opened it: the draft ends with it.
+    creator_channel = models.CharField(max_length=200, blank=True, db_index=True)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ended = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["since", "id"]
+
+
+class Connection(models.Model):
+    """A live WebSocket connection, kept alive by heartbeats (DESIGN.md "Presence").
+
+    A seat is connected while any of its connections has a fresh heartbeat, so a killed
+    server process, whose disconnect handlers never run, stops counting once its rows go stale.
+    """
+
+    class Kind(models.TextChoices):
+        LOBBY = "lobby"
+        GAME = "game"
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    player = models.ForeignKey(Player, null=True, blank=True, on_delete=models.CASCADE, related_name="connections")
+    opened = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(db_index=True)
+
+
+class Deadline(models.Model):
+    """Something to do at a due time that must outlive any one connection (DESIGN.md "Time").
+
+    Each process's clock claims due rows with a conditional UPDATE … WHERE claimed_at IS
+    NULL, so exactly one process fires each.
+    """
+
+    kind = models.CharField(max_length=30)
+    due_at = models.DateTimeField(db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines")
+    player = models.ForeignKey(Player, null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines")
+    draft = models.ForeignKey(RoomDraft, null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]

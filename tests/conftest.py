@@ -1,0 +1,63 @@
+"""Fixtures shared by the whole suite."""
+import os
+import socket
+import uuid
+
+import pytest
+import redis
+from channels import layers as channels_layers
+
+MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
+REDIS_LAYER = os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer")
+# One key prefix per run, so runs sharing a Redis database never see each other's keys.
+REDIS_PREFIX = f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}-"
+
+
+def closed_port() -> int:
+    """Return a local TCP port on which nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flush_redis(url: str, prefix: str = REDIS_PREFIX) -> None:
+    """Delete every key under prefix in the Redis database at url."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def reset_channel_layers() -> None:
+    """Forget the cached channel layer instances, so the next use reads CHANNEL_LAYERS."""
+    channels_layers.channel_layers.backends.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Return the Redis URL for tests: TEST_REDIS_URL, else a local database picked per run."""
+    return os.environ.get("TEST_REDIS_URL") or f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def channel_layers(request, settings):
+    """Run the test once on the in-memory and once on the Redis channel layer.
+
+    Yield the kind ("memory" or "redis"); get_channel_layer() returns a fresh layer of it.
+    """
+    kind = request.param
+    if kind == "redis":
+        url = request.getfixturevalue("redis_url")
+        flush_redis(url)
+        layer = {"BACKEND": REDIS_LAYER, "CONFIG": {"hosts": [url], "prefix": REDIS_PREFIX}}
+    else:
+        layer = {"BACKEND": MEMORY_LAYER}
+    reset_channel_layers()
+    settings.CHANNEL_LAYERS = {"default": layer}
+    yield kind
+    reset_channel_layers()
+    if kind == "redis":
+        flush_redis(url)
