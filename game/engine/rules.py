@@ -175,7 +175,7 @@ def give_options(hand, question: dict) -> list[int]:
 
 
 def _check_cards(hand, cards) -> None:
-    if any(not isinstance(c, int) or isinstance(c, bool) for c in cards):
+    if not isinstance(cards, (list, tuple)) or any(not isinstance(c, int) or isinstance(c, bool) for c in cards):
         raise IllegalAction("INVALID", "cards are named by their integer ids")
     if len(set(cards)) != len(cards):
         raise IllegalAction("INVALID", "a card is named twice")

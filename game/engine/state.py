@@ -109,6 +109,12 @@ class GameState:
 
     def to_json(self) -> dict:
         data = {name: getattr(self, name) for name in _FIELDS}
+        data["hands"] = [list(hand) for hand in self.hands]
+        data["market"] = list(self.market)
+        data["pile"] = list(self.pile)
+        for name in ("awaiting", "pending_pick", "question"):
+            if data[name] is not None:
+                data[name] = dict(data[name])
         data["outcome"] = self.outcome.to_json() if self.outcome else None
         return data
 

@@ -61,6 +61,9 @@ def event_for_seat(event: dict, seat: int) -> dict:
     out = dict(event)
     if event["event"] == "drew" and event["seat"] != seat:
         del out["cards"]
+    if event["event"] == "penalty" and event["seat"] != seat:
+        # The detail of a wrong play names cards that went back into the player's hand.
+        out.pop("detail", None)
     for name in _CARD_LIST_FIELDS:
         if name in out:
             out[name] = [WIRE[c] for c in out[name]]
