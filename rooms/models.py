@@ -102,6 +102,10 @@ class Deadline(models.Model):
     player = models.ForeignKey(Player, null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines")
     draft = models.ForeignKey(RoomDraft, null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines")
     data = models.JSONField(default=dict, blank=True)
+    # Which process fired it and how often: exactly once is the claim's promise, and the
+    # multi-process test reads these to check it.
+    fired_by = models.CharField(max_length=100, blank=True)
+    fired_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -52,7 +52,9 @@ def channel_layers(request, settings):
     if kind == "redis":
         url = request.getfixturevalue("redis_url")
         flush_redis(url)
-        layer = {"BACKEND": REDIS_LAYER, "CONFIG": {"hosts": [url], "prefix": REDIS_PREFIX}}
+        # socket_timeout None: see CHANNEL_LAYERS in settings.py (django/channels_redis#422).
+        host = {"address": url, "socket_timeout": None}
+        layer = {"BACKEND": REDIS_LAYER, "CONFIG": {"hosts": [host], "prefix": REDIS_PREFIX}}
     else:
         layer = {"BACKEND": MEMORY_LAYER}
     reset_channel_layers()

@@ -1,0 +1,108 @@
+"""Each server process's clock (DESIGN.md "Time"): one task that fires due deadline rows
+and sweeps connections whose heartbeats stopped.
+
+Daphne has no lifespan events, so the first consumer that connects starts the clock
+(`ensure_clock_running`). Deadlines are claimed with a conditional UPDATE, so however many
+processes run a clock, each deadline fires once. Other apps add their own kinds:
+
+    @deadline_handler("away_wait")
+    def act_for_away_seat(deadline): ...
+
+A handler runs in a worker thread inside the claiming transaction and gets the `Deadline`
+row; it should do its work through one service call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from rooms import services
+from rooms.models import Deadline
+
+logger = logging.getLogger(__name__)
+
+DeadlineHandler = Callable[[Deadline], None]
+_handlers: dict[str, DeadlineHandler] = {}
+_clock: asyncio.Task | None = None
+PRUNE_EVERY = 600  # ticks between prunings of old fired deadlines
+
+
+def deadline_handler(kind: str) -> Callable[[DeadlineHandler], DeadlineHandler]:
+    """Register the decorated function as the handler of deadlines of `kind`."""
+
+    def register(handler: DeadlineHandler) -> DeadlineHandler:
+        if _handlers.get(kind, handler) is not handler:
+            raise ValueError(f"deadline kind {kind!r} already has a handler")
+        _handlers[kind] = handler
+        return handler
+
+    return register
+
+
+def handler_for(kind: str) -> DeadlineHandler | None:
+    """Return the handler registered for `kind`, if any."""
+    return _handlers.get(kind)
+
+
+def clock_tick() -> int:
+    """Sweep dead connections, then fire every due deadline; return how many this process fired."""
+    services.connections_sweep()
+    fired = 0
+    for deadline_id in services.deadlines_due():
+        fired += services.deadline_fire(deadline_id=deadline_id, handler_for=handler_for)
+    return fired
+
+
+async def _run() -> None:
+    ticks = 0
+    while True:
+        try:
+            await database_sync_to_async(clock_tick)()
+            ticks += 1
+            if ticks % PRUNE_EVERY == 0:
+                await database_sync_to_async(services.deadlines_prune)()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A database hiccup must not stop the clock: the next tick tries again.
+            logger.exception("clock tick failed")
+        await asyncio.sleep(settings.CLOCK_INTERVAL)
+
+
+def ensure_clock_running() -> None:
+    """Start this process's clock on the running event loop unless it already runs there."""
+    global _clock
+    loop = asyncio.get_running_loop()
+    if _clock is None or _clock.done() or _clock.get_loop() is not loop:
+        _clock = loop.create_task(_run(), name="rooms-clock")
+
+
+async def stop_clock() -> None:
+    """Stop this process's clock (tests do, before their event loop closes)."""
+    global _clock
+    clock, _clock = _clock, None
+    if clock is None or clock.done():
+        return
+    if clock.get_loop() is not asyncio.get_running_loop():
+        clock.cancel()
+        return
+    clock.cancel()
+    try:
+        await clock
+    except asyncio.CancelledError:
+        pass
+
+
+@deadline_handler(services.DRAFT_TIMEOUT_KIND)
+def _draft_timeout(deadline: Deadline) -> None:
+    services.draft_expire(draft_id=deadline.draft_id)
+
+
+@deadline_handler(services.SEAT_GRACE_KIND)
+def _seat_grace(deadline: Deadline) -> None:
+    services.seat_free_if_away(player_id=deadline.player_id)

@@ -1,0 +1,241 @@
+"""LobbyConsumer: the lobby protocol on /ws/lobby/ (PROTOCOL.md "Lobby").
+
+Thin: each client command is parsed with game.protocol, handled by one service call, and
+answered with what it returns. Group events (`rooms.changed`, `draft.resolved`,
+`draft.cancelled`) map to the handler methods of the same names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from game.protocol import (LOBBY_CMDS, ClientCmd, ClientFrame, ErrorCode, ProtocolError, RateLimiter,
+                           ServerCmd, clean_create_room, clean_draft_id, clean_join_room, encode,
+                           error_frame, frame, parse_frame, reply_id)
+from rooms import services
+from rooms.clock import ensure_clock_running
+from rooms.notify import LOBBY_GROUP
+
+logger = logging.getLogger(__name__)
+
+ROOMS_CHANGED_MIN_GAP = 0.2  # seconds: at most 5 ROOMS_CHANGED a second (PROTOCOL.md)
+
+
+# --- Frames ----------------------------------------------------------------------------------
+
+
+def listing_frame(cmd: ServerCmd, listing: dict, reply_to: int | None = None) -> dict:
+    """Build `GET_ROOMS_REP` or `ROOMS_CHANGED`: the prompt and next_cmd follow what is open."""
+    rooms, drafts = len(listing["rooms"]), len(listing["drafts"])
+    if rooms:
+        next_cmd = ClientCmd.JOIN_ROOM
+        text = f"{rooms} room{'s are' if rooms > 1 else ' is'} open: join one, or create your own."
+    elif drafts:
+        next_cmd = ClientCmd.WAIT_FOR_DRAFT
+        text = "No room is open yet."
+    else:
+        next_cmd = ClientCmd.CREATE_A_ROOM
+        text = "No room is open: create one."
+    if drafts:
+        being = "A room is" if drafts == 1 else f"{drafts} rooms are"
+        text += f" {being} being created: wait for it, or create your own."
+    return frame(cmd, text, data=listing, next_cmd=next_cmd, reply_to=reply_to)
+
+
+def draft_resolved_frame(draft_id: int, room: dict) -> dict:
+    return frame(ServerCmd.DRAFT_RESOLVED, f"The room you waited for, \"{room['name']}\", is ready: join it.",
+                 data={"draft_id": draft_id, "room": room}, next_cmd=ClientCmd.JOIN_ROOM)
+
+
+def draft_cancelled_frame(draft_id: int, reply_to: int | None = None) -> dict:
+    return frame(ServerCmd.DRAFT_CANCELLED, "That room will not be created: create your own.",
+                 data={"draft_id": draft_id}, next_cmd=ClientCmd.CREATE_A_ROOM, reply_to=reply_to)
+
+
+class SharedListing:
+    """One lobby listing query per process serves every local connection that needs one.
+
+    A listing whose query started after a connection heard of a change reflects that
+    change (the change committed before its event was sent), so it can be shared.
+    """
+
+    def __init__(self):
+        self.started = -math.inf
+        self.query: asyncio.Future | None = None
+
+    async def newer_than(self, heard_at: float) -> dict:
+        loop = asyncio.get_running_loop()
+        if self.query is None or self.started < heard_at or self.query.get_loop() is not loop:
+            self.started = loop.time()
+            self.query = asyncio.ensure_future(database_sync_to_async(services.lobby_listing)())
+        query = self.query
+        try:
+            return await asyncio.shield(query)
+        except Exception:
+            if self.query is query:
+                self.query = None
+            raise
+
+
+shared_listing = SharedListing()
+
+
+# --- Consumer --------------------------------------------------------------------------------
+
+
+class LobbyConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.limiter = RateLimiter(settings.RATE_LIMIT)
+        self.own_draft: int | None = None  # the open draft this connection started
+        self.waiting: set[int] = set()  # drafts this connection waits for
+        self.changed_at = -math.inf  # when the last unanswered rooms.changed arrived
+        self.answered_at = -math.inf  # the latest rooms.changed that a sent listing reflects
+        self.pushed_at = -math.inf  # when the last ROOMS_CHANGED went out
+        self.pusher: asyncio.Task | None = None
+        self.heartbeat: asyncio.Task | None = None
+        await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
+        await database_sync_to_async(services.connection_open)(channel_name=self.channel_name, kind="lobby")
+        await self.accept()
+        self.heartbeat = asyncio.create_task(self._beat(settings.HEARTBEAT_INTERVAL))
+        ensure_clock_running()
+
+    async def disconnect(self, code):
+        for task in (self.heartbeat, self.pusher):
+            if task is not None:
+                task.cancel()
+        await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
+        for draft_id in {*self.waiting, *([self.own_draft] if self.own_draft else [])}:
+            await self.channel_layer.group_discard(services.draft_group(draft_id), self.channel_name)
+        # Ends the drafts this connection opened (PROTOCOL.md "Drafts").
+        await database_sync_to_async(services.connection_close)(channel_name=self.channel_name)
+
+    async def send_frame(self, message: dict) -> None:
+        await self.send(text_data=encode(message))
+
+    async def _beat(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await database_sync_to_async(services.connection_beat)(channel_name=self.channel_name)
+            except Exception:
+                logger.exception("lobby heartbeat failed")
+
+    # --- client commands
+
+    async def receive(self, text_data=None, bytes_data=None):
+        # Every frame counts against the rate, but frame errors are reported first.
+        allowed = self.limiter.allow()
+        try:
+            message = parse_frame(text_data, LOBBY_CMDS, settings.MAX_FRAME_BYTES)
+            if not allowed:
+                raise ProtocolError(ErrorCode.RATE_LIMITED)
+            await self.COMMANDS[message.cmd](self, message)
+        except ProtocolError as error:
+            reply_to = None if error.code == ErrorCode.TOO_LARGE else reply_id(text_data)
+            await self.send_frame(error_frame(error, reply_to))
+        except Exception:
+            # Nothing a client sends may take the connection down; the cause goes to the log.
+            logger.exception("lobby command failed")
+
+    async def get_rooms(self, message: ClientFrame) -> None:
+        listing = await database_sync_to_async(services.lobby_listing)()
+        await self.send_frame(listing_frame(ServerCmd.GET_ROOMS_REP, listing, message.msg_id))
+
+    async def start_room_draft(self, message: ClientFrame) -> None:
+        draft = await database_sync_to_async(services.draft_start)(channel_name=self.channel_name)
+        self.own_draft = draft["draft_id"]
+        await self.channel_layer.group_add(services.draft_group(self.own_draft), self.channel_name)
+        await self.send_frame(frame(ServerCmd.DRAFT_STARTED, "You are creating a room: others see it coming.",
+                                    data=draft, next_cmd=ClientCmd.CREATE_A_ROOM, reply_to=message.msg_id))
+
+    async def cancel_room_draft(self, message: ClientFrame) -> None:
+        draft_id = clean_draft_id(message.payload)
+        await database_sync_to_async(services.draft_cancel)(draft_id=draft_id, channel_name=self.channel_name)
+        await self._forget_draft(draft_id)
+        await self.send_frame(draft_cancelled_frame(draft_id, message.msg_id))
+
+    async def wait_for_draft(self, message: ClientFrame) -> None:
+        draft_id = clean_draft_id(message.payload)
+        # Join the group before reading, so an ending committed after the read still arrives.
+        self.waiting.add(draft_id)
+        await self.channel_layer.group_add(services.draft_group(draft_id), self.channel_name)
+        try:
+            draft = await database_sync_to_async(services.draft_wait)(draft_id=draft_id)
+        except ProtocolError:
+            await self._forget_draft(draft_id)
+            raise
+        await self.send_frame(frame(ServerCmd.WAITING_FOR_DRAFT, "You will hear when that room exists.",
+                                    data={"draft_id": draft_id}, reply_to=message.msg_id))
+        if draft["status"] == "resolved":
+            await self.draft_resolved({"draft_id": draft_id, "room": draft["room"]})
+        elif draft["status"] == "cancelled":
+            await self.draft_cancelled({"draft_id": draft_id})
+
+    async def create_a_room(self, message: ClientFrame) -> None:
+        fields = clean_create_room(message.payload)
+        room, player = await database_sync_to_async(services.room_create)(**fields, channel_name=self.channel_name)
+        if self.own_draft is not None:
+            await self._forget_draft(self.own_draft)
+        await self.send_frame(frame(ServerCmd.CREATE_A_ROOM_REP, f"Room \"{room['name']}\" is yours: go to it.",
+                                    data={"room": room, "player": player}, reply_to=message.msg_id))
+
+    async def join_room(self, message: ClientFrame) -> None:
+        fields = clean_join_room(message.payload)
+        room, player = await database_sync_to_async(services.room_join)(**fields)
+        await self.send_frame(frame(ServerCmd.JOIN_ROOM_REP, f"You sit in seat {player['seat']} of \"{room['name']}\".",
+                                    data={"room": room, "player": player}, reply_to=message.msg_id))
+
+    COMMANDS = {
+        ClientCmd.GET_ROOMS: get_rooms,
+        ClientCmd.START_ROOM_DRAFT: start_room_draft,
+        ClientCmd.CANCEL_ROOM_DRAFT: cancel_room_draft,
+        ClientCmd.WAIT_FOR_DRAFT: wait_for_draft,
+        ClientCmd.CREATE_A_ROOM: create_a_room,
+        ClientCmd.JOIN_ROOM: join_room,
+    }
+
+    async def _forget_draft(self, draft_id: int) -> None:
+        self.waiting.discard(draft_id)
+        if self.own_draft == draft_id:
+            self.own_draft = None
+        await self.channel_layer.group_discard(services.draft_group(draft_id), self.channel_name)
+
+    # --- group events
+
+    async def rooms_changed(self, event):
+        self.changed_at = asyncio.get_running_loop().time()
+        if self.pusher is None or self.pusher.done():
+            self.pusher = asyncio.create_task(self._push_rooms())
+
+    async def _push_rooms(self) -> None:
+        """Send ROOMS_CHANGED until no change is left unanswered, at most one per ROOMS_CHANGED_MIN_GAP."""
+        loop = asyncio.get_running_loop()
+        while self.changed_at > self.answered_at:
+            await asyncio.sleep(max(0.0, self.pushed_at + ROOMS_CHANGED_MIN_GAP - loop.time()))
+            heard_at = self.changed_at
+            try:
+                listing = await shared_listing.newer_than(heard_at)
+            except Exception:
+                logger.exception("lobby listing failed")
+                return
+            self.answered_at, self.pushed_at = heard_at, loop.time()
+            await self.send_frame(listing_frame(ServerCmd.ROOMS_CHANGED, listing))
+
+    async def draft_resolved(self, event):
+        if event["draft_id"] not in self.waiting:
+            return  # its creator, answered by CREATE_A_ROOM_REP
+        await self._forget_draft(event["draft_id"])
+        await self.send_frame(draft_resolved_frame(event["draft_id"], event["room"]))
+
+    async def draft_cancelled(self, event):
+        draft_id = event["draft_id"]
+        if draft_id not in self.waiting and draft_id != self.own_draft:
+            return  # already answered by CANCEL_ROOM_DRAFT's reply
+        await self._forget_draft(draft_id)
+        await self.send_frame(draft_cancelled_frame(draft_id))

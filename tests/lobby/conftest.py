@@ -1,0 +1,28 @@
+"""Fixtures of the lobby tests: fast clocks and lobby connections that are always closed."""
+
+import pytest
+
+from rooms.clock import stop_clock
+from tests.lobby.helpers import LobbyClient
+
+
+@pytest.fixture(autouse=True)
+def fast_time(settings):
+    """Tick the clock often, so deadlines fire soon after they are due."""
+    settings.CLOCK_INTERVAL = 0.05
+
+
+@pytest.fixture
+async def lobby(channel_layers, transactional_db):
+    """Return a function that opens lobby connections; all are closed and the clock stopped after."""
+    clients: list[LobbyClient] = []
+
+    async def open_lobby() -> LobbyClient:
+        client = await LobbyClient().connect()
+        clients.append(client)
+        return client
+
+    yield open_lobby
+    for client in clients:
+        await client.close()
+    await stop_clock()

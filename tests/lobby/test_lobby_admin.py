@@ -1,0 +1,42 @@
+"""The admin: rooms with players inline, filters, search, and the two actions."""
+
+import pytest
+
+from rooms import services
+from rooms.models import Deadline, Player, Room
+
+
+@pytest.fixture
+def rooms(db):
+    open_room, _ = services.room_create(room_name="Alpha", num_of_players=4, user_name="Ann", computers=1)
+    other, _ = services.room_create(room_name="Beta", num_of_players=2, user_name="Bob")
+    return open_room["room_id"], other["room_id"]
+
+
+def test_changelist_filters_and_searches(admin_client, rooms):
+    assert admin_client.get("/admin/rooms/room/?status__exact=waiting").status_code == 200
+    page = admin_client.get("/admin/rooms/room/?q=alph").content.decode()
+
+    assert "Alpha" in page and "Beta" not in page
+
+
+def test_change_page_shows_the_players_inline(admin_client, rooms):
+    page = admin_client.get(f"/admin/rooms/room/{rooms[0]}/change/").content.decode()
+
+    assert "Ann" in page and "Computer 1" in page
+
+
+def test_fill_with_computers_action(admin_client, rooms):
+    admin_client.post("/admin/rooms/room/", {"action": "fill_with_computers", "_selected_action": [rooms[0]]})
+
+    names = list(Player.objects.filter(room_id=rooms[0]).order_by("seat").values_list("name", flat=True))
+    assert names == ["Ann", "Computer 1", "Computer 2", "Computer 3"]
+    assert services.rooms_open() == [services.room_data(Room.objects.get(pk=rooms[1]))]
+
+
+def test_close_action(admin_client, rooms):
+    admin_client.post("/admin/rooms/room/", {"action": "close_rooms", "_selected_action": list(rooms)})
+
+    assert set(Room.objects.values_list("status", flat=True)) == {"closed"}
+    assert not Deadline.objects.filter(claimed_at__isnull=True).exists()
+    assert services.rooms_open() == []

@@ -1,0 +1,164 @@
+"""The time machinery in one process: draft timeouts, seat grace, heartbeats, the deadline registry."""
+
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from rooms import clock, services
+from rooms.models import Connection, Deadline, Player, Room, RoomDraft
+from tests.lobby.helpers import room_payload, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_draft_timeout_tells_the_creator_and_the_waiters(lobby, settings):
+    settings.DRAFT_TIMEOUT = 0.3
+    creator, waiter = await lobby(), await lobby()
+    draft_id = (await creator.request("START_ROOM_DRAFT", {}, expect="DRAFT_STARTED"))["payload"]["data"]["draft_id"]
+    await waiter.request("WAIT_FOR_DRAFT", {"draft_id": draft_id}, expect="WAITING_FOR_DRAFT")
+
+    assert (await waiter.expect("DRAFT_CANCELLED"))["payload"]["data"] == {"draft_id": draft_id}
+    assert (await creator.expect("DRAFT_CANCELLED"))["payload"]["data"] == {"draft_id": draft_id}
+    await waiter.push_until(lambda data: data["drafts"] == [])
+    draft = await database_sync_to_async(RoomDraft.objects.get)(pk=draft_id)
+    assert draft.status == "cancelled"
+
+
+async def test_a_resolved_draft_does_not_time_out(lobby, settings):
+    settings.DRAFT_TIMEOUT = 0.5
+    creator, waiter = await lobby(), await lobby()
+    draft_id = (await creator.request("START_ROOM_DRAFT", {}, expect="DRAFT_STARTED"))["payload"]["data"]["draft_id"]
+    await waiter.request("WAIT_FOR_DRAFT", {"draft_id": draft_id}, expect="WAITING_FOR_DRAFT")
+    await creator.request("CREATE_A_ROOM", room_payload(draft_id=draft_id))
+    await waiter.expect("DRAFT_RESOLVED")
+
+    await creator.assert_silent(1.0)
+    await waiter.assert_silent(0.1)
+    assert await database_sync_to_async(Deadline.objects.filter(draft_id=draft_id).count)() == 0
+
+
+async def test_a_seat_nobody_connects_to_is_freed_after_the_grace(lobby, settings):
+    settings.DISCONNECT_GRACE = 1.0
+    watcher, joiner = await lobby(), await lobby()
+    room, ann = await database_sync_to_async(services.room_create)(room_name="T", num_of_players=3, user_name="Ann")
+    await database_sync_to_async(services.connection_open)(channel_name="game.ann", kind="game",
+                                                           player_id=ann["player_id"])
+
+    bob = (await joiner.request("JOIN_ROOM", {"room_id": room["room_id"], "user_name": "Bob"}))["payload"]["data"]
+    await seen_after(watcher, ["Ann", "Bob"])
+
+    await watcher.push_until(lambda data: data["rooms"] and data["rooms"][0]["players"] == ["Ann"])
+    assert not await database_sync_to_async(Player.objects.filter(pk=bob["player"]["player_id"]).exists)()
+    # Ann is connected, so her seat stays and the room stays open.
+    assert (await database_sync_to_async(Room.objects.get)(pk=room["room_id"])).status == "waiting"
+
+
+async def test_the_grace_counts_from_the_end_of_the_last_connection(lobby, settings):
+    settings.DISCONNECT_GRACE = 0.5
+    watcher = await lobby()
+    room, ann = await database_sync_to_async(services.room_create)(room_name="T", num_of_players=3, user_name="Ann")
+    await database_sync_to_async(services.connection_open)(channel_name="game.ann", kind="game",
+                                                           player_id=ann["player_id"])
+    await watcher.assert_silent(0.8)  # past the grace counted from the join: she is still seated
+    assert await database_sync_to_async(Player.objects.filter(pk=ann["player_id"]).exists)()
+
+    await database_sync_to_async(services.connection_close)(channel_name="game.ann")
+
+    await watcher.push_until(lambda data: data["rooms"] == [])
+    # Ann was the last human: the room is closed.
+    assert (await database_sync_to_async(Room.objects.get)(pk=room["room_id"])).status == "closed"
+
+
+async def test_seat_grace_does_not_apply_once_the_game_has_begun(lobby, settings):
+    settings.DISCONNECT_GRACE = 0.2
+    await lobby()  # starts the clock
+    room, ann = await database_sync_to_async(services.room_create)(room_name="T", num_of_players=2, user_name="Ann",
+                                                                   computers=1)
+    await database_sync_to_async(Room.objects.filter(pk=room["room_id"]).update)(status="playing")
+
+    await wait_for(lambda: Deadline.objects.filter(kind="seat_grace", claimed_at__isnull=False).exists())
+
+    assert await database_sync_to_async(Player.objects.filter(pk=ann["player_id"]).exists)()
+
+
+async def test_a_silent_lobby_connection_is_swept_and_its_draft_ends(lobby, settings):
+    settings.HEARTBEAT_STALE = 0.5
+    settings.HEARTBEAT_INTERVAL = 0.1
+    waiter = await lobby()
+    settings.HEARTBEAT_INTERVAL = 3600  # the creator's heartbeats stop, as if its process were frozen
+    creator = await lobby()
+    draft_id = (await creator.request("START_ROOM_DRAFT", {}, expect="DRAFT_STARTED"))["payload"]["data"]["draft_id"]
+    await waiter.request("WAIT_FOR_DRAFT", {"draft_id": draft_id}, expect="WAITING_FOR_DRAFT")
+
+    assert (await waiter.expect("DRAFT_CANCELLED"))["payload"]["data"] == {"draft_id": draft_id}
+    # Only the creator's row was swept: the waiter kept beating.
+    assert await database_sync_to_async(Connection.objects.count)() == 1
+
+
+async def seen_after(watcher, players: list[str]) -> None:
+    """Wait for a push listing `players` in the first room, and forget the pushes before it."""
+    await watcher.push_until(lambda data: data["rooms"] and data["rooms"][0]["players"] == players)
+    watcher.pushes.clear()
+
+
+async def test_a_stale_game_connection_starts_the_seat_grace(lobby, settings):
+    settings.DISCONNECT_GRACE = 1.0
+    watcher = await lobby()
+    room, ann = await database_sync_to_async(services.room_create)(room_name="T", num_of_players=3, user_name="Ann")
+    bob = (await watcher.request("JOIN_ROOM", {"room_id": room["room_id"], "user_name": "Bob"}))["payload"]["data"]
+    for name, player in (("ann", ann), ("bob", bob["player"])):
+        await database_sync_to_async(services.connection_open)(channel_name=f"game.{name}", kind="game",
+                                                               player_id=player["player_id"])
+    await seen_after(watcher, ["Ann", "Bob"])
+    # Bob's server process dies: his heartbeat row goes stale and no disconnect handler runs.
+    # His grace counts from his last heartbeat, so it is already over.
+    stale = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE + settings.DISCONNECT_GRACE)
+    await database_sync_to_async(Connection.objects.filter(channel_name="game.bob").update)(last_seen=stale)
+
+    await watcher.push_until(lambda data: data["rooms"] and data["rooms"][0]["players"] == ["Ann"])
+
+    assert not await database_sync_to_async(Player.objects.filter(pk=bob["player"]["player_id"]).exists)()
+    assert await database_sync_to_async(Player.objects.filter(pk=ann["player_id"]).exists)()
+
+
+async def test_registered_handlers_fire_once_and_a_failing_one_does_not_stop_the_clock(lobby):
+    fired = []
+
+    @clock.deadline_handler("test_probe")
+    def probe(deadline):
+        fired.append(deadline.data["n"])
+
+    @clock.deadline_handler("test_broken")
+    def broken(deadline):
+        Room.objects.create(name="rolled back", num_of_players=2)
+        raise RuntimeError("handler bug")
+
+    try:
+        now = timezone.now()
+        schedule = database_sync_to_async(services.deadline_schedule)
+        await schedule(kind="test_broken", due_at=now)
+        for n in range(3):
+            await schedule(kind="test_probe", due_at=now + timedelta(seconds=0.1 * n), data={"n": n})
+        later = await schedule(kind="test_probe", due_at=now + timedelta(hours=1), data={"n": 99})
+        await lobby()
+
+        await wait_for(lambda: len(fired) == 3)
+        await wait_for(lambda: Deadline.objects.filter(kind="test_broken", claimed_at__isnull=False).exists())
+
+        assert sorted(fired) == [0, 1, 2]
+        assert not await database_sync_to_async(Room.objects.filter(name="rolled back").exists)()
+        counts = await database_sync_to_async(lambda: list(Deadline.objects.filter(
+            claimed_at__isnull=False).values_list("fired_count", flat=True)))()
+        assert counts == [1, 1, 1, 1]
+        assert await database_sync_to_async(services.deadline_cancel)(kind="test_probe") == 1
+        assert not await database_sync_to_async(Deadline.objects.filter(pk=later).exists)()
+    finally:
+        clock._handlers.pop("test_probe", None)
+        clock._handlers.pop("test_broken", None)
+
+
+def test_a_kind_has_one_handler():
+    with pytest.raises(ValueError):
+        clock.deadline_handler("draft_timeout")(lambda deadline: None)
