@@ -21,8 +21,11 @@ class Game(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLAYING, db_index=True)
     state = models.JSONField()  # game.engine GameState.to_json()
     version = models.PositiveIntegerField(default=0)
-    # Per seat: {"msg_id": the seat's last msg_id, "prompt": {"msg_id", "payload"} | None}.
+    # Per seat: {"msg_id": the seat's last msg_id, "prompt": {"msg_id", "payload"} | None,
+    # "past": [msg_ids of its earlier prompts]} (the past ones tell STALE_PROMPT from NOT_YOUR_TURN).
     seats = models.JSONField(default=list)
+    # How many GameEvent rows the game has: the next event's seq, without a query.
+    event_count = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -435,3 +435,23 @@ def check_frame(message: dict) -> None:
             assert payload["next_cmd"] in ("PICK_ONE", "PICK_TWO", "PICK_CARDS")
             for card in payload["extra_data"]:
                 check_card(card)
+
+
+# --- Reading a frame on a socket (game handler; usable by any consumer) -------------------
+
+
+def read_frame(raw: str | bytes | None, allowed: frozenset, max_bytes: int, limiter: RateLimiter) -> ClientFrame:
+    """Parse a client frame and apply the rate limit, refusing it in PROTOCOL.md's order.
+
+    Every frame counts against the rate, but frame errors are reported first.
+    """
+    within_rate = limiter.allow()
+    message = parse_frame(raw, allowed, max_bytes)
+    if not within_rate:
+        raise ProtocolError(ErrorCode.RATE_LIMITED)
+    return message
+
+
+def refusal_frame(error: ProtocolError, raw: str | bytes | None) -> dict:
+    """Return the ERROR frame refusing `raw`: it replies to the frame's msg_id unless the frame was too large to read."""
+    return error_frame(error, None if error.code == ErrorCode.TOO_LARGE else reply_id(raw))

@@ -1,3 +1,10 @@
 """WebSocket URL patterns; the lobby and game consumers are added here."""
+from django.urls import path
 
-websocket_urlpatterns = []
+from game.consumers import GameConsumer
+from rooms.consumers import LobbyConsumer
+
+websocket_urlpatterns = [
+    path("ws/lobby/", LobbyConsumer.as_asgi()),
+    path("ws/rooms/<int:room_id>/", GameConsumer.as_asgi()),
+]

@@ -69,10 +69,13 @@ def sqlite_database(tmp_path: Path):
 class Daphne:
     """One daphne process serving the project on a free local port."""
 
-    def __init__(self, env: dict, port: int | None = None, log_path: Path | None = None):
+    def __init__(self, env: dict, port: int | None = None, log_path: Path | None = None,
+                 app: str = "lobby_site.asgi:application", python_args: tuple[str, ...] = ()):
         self.env = env
         self.port = port or free_port()
         self.log_path = log_path
+        self.app = app
+        self.python_args = python_args  # e.g. a profiler that runs daphne as a module
         self.process: subprocess.Popen | None = None
 
     @property
@@ -86,20 +89,32 @@ class Daphne:
     def start(self, timeout: float = 30) -> "Daphne":
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "lobby_site.asgi:application"],
+            [sys.executable, *self.python_args, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"daphne exited with {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.http_url}/healthz", timeout=2) as response:
-                    if json.load(response).get("db") == "ok":
-                        return self
-            except OSError:
-                time.sleep(0.1)
+            if self._answers():
+                return self
+            time.sleep(0.1)
         self.stop()
         raise RuntimeError("daphne did not answer /healthz in time")
+
+    def _answers(self) -> bool:
+        if self.app != "lobby_site.asgi:application":  # another app: a listening port will do
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+            return False
+        try:
+            with urllib.request.urlopen(f"{self.http_url}/healthz", timeout=2) as response:
+                return json.load(response).get("db") == "ok"
+        except OSError:
+            return False
+
+    def interrupt(self) -> None:
+        """Stop with SIGINT, as Ctrl-C would: lets a profiler wrapping daphne write its report."""
+        self._signal(signal.SIGINT)
 
     def kill(self) -> None:
         """Kill the process group at once (SIGKILL): no disconnect handler runs."""

@@ -1,0 +1,215 @@
+"""Game moves per second against one daphne process, beside a bare Channels relay.
+
+Not a test. Bots over real WebSocket connections play 4-seat games in 25 rooms at once;
+a move is one accepted turn answer, and its latency runs from the answer being sent to
+the mover's next frame. In the same run and configuration a bare consumer relays each
+message to its 4-member group (bench/relay_asgi.py). Prints moves/s, p50/p99 latency and
+the ratio game moves/s ÷ relays/s, for the default configuration (SQLite + in-memory
+layer) and for PostgreSQL + Redis.
+
+    .venv/bin/python bench/moves.py [--rooms 25] [--rounds 2] [--config default|pg-redis|both]
+        [--profile]   # run the game server under pyinstrument; the report goes to bench/out/
+"""
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import websockets  # noqa: E402
+
+from tests.servers import Daphne, postgres_database, server_env, sqlite_database  # noqa: E402
+
+SEATS = 4
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+async def lobby_call(ws, cmd, payload):
+    await ws.send(json.dumps({"cmd": cmd, "payload": payload}))
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame["cmd"] in (f"{cmd}_REP", "ERROR"):
+            if frame["cmd"] == "ERROR":
+                raise RuntimeError(f"{cmd}: {frame['payload']}")
+            return frame["payload"]["data"]
+
+
+async def make_room(ws_url, k):
+    """Create a 4-seat room and fill it with bots; return (room_id, tokens)."""
+    async with websockets.connect(f"{ws_url}/ws/lobby/", max_size=None) as lobby:
+        created = await lobby_call(lobby, "CREATE_A_ROOM", {"room_name": f"bench {k}", "num_of_players": SEATS,
+                                                            "user_name": "bot0"})
+        room_id = created["room"]["room_id"]
+        tokens = [created["player"]["token"]]
+        for seat in range(1, SEATS):
+            joined = await lobby_call(lobby, "JOIN_ROOM", {"room_id": room_id, "user_name": f"bot{seat}"})
+            tokens.append(joined["player"]["token"])
+    return room_id, tokens
+
+
+class Bot:
+    """Answers every prompt with a legal, simple choice and times its turn answers."""
+
+    def __init__(self, ws_url, room_id, token, latencies):
+        self.url = f"{ws_url}/ws/rooms/{room_id}/"
+        self.token = token
+        self.hand: set[int] = set()
+        self.seat = None
+        self.latencies = latencies
+        self.sent_at = None
+        self.moves = 0
+        self.msg_ids = itertools.count(1)
+
+    async def play(self):
+        async with websockets.connect(self.url, max_size=None) as ws:
+            self.ws = ws
+            await ws.send(json.dumps({"cmd": "HELLO", "payload": {"token": self.token}}))
+            async for raw in ws:
+                frame = json.loads(raw)
+                if self.sent_at is not None:
+                    self.latencies.append(time.perf_counter() - self.sent_at)
+                    self.sent_at = None
+                if await self.handle(frame):
+                    return
+
+    async def handle(self, frame) -> bool:
+        cmd, payload = frame["cmd"], frame["payload"]
+        data = payload["data"]
+        if cmd == "CONNECTED":
+            self.seat = data["player"]["seat"]
+        elif cmd in ("GAME_BEGIN", "RESUME", "GAME_STATUS"):
+            self.hand = {c["id"] for c in data["you"]["hand"]}
+            if data["prompt"]:
+                await self.answer(data["prompt"]["msg_id"], data["prompt"]["payload"])
+        elif cmd == "GAME_MESSAGE_REP" and payload["flag"] == "USER_INPUT_CONTINUE":
+            await self.answer(frame["msg_id"], payload)
+        elif cmd == "GAME_MESSAGE_REP":
+            self.hand |= {c["id"] for c in payload["extra_data"]}
+        elif cmd == "GAME_EVENT" and data.get("seat") == self.seat:
+            for card in data.get("cards", []) if data["event"] != "drew" else []:
+                self.hand.discard(card["id"])
+            if "card" in data:
+                self.hand.discard(data["card"]["id"])
+        elif cmd == "GAME_OVER":
+            return True
+        elif cmd == "ERROR":
+            raise RuntimeError(f"bot got {payload}")
+        return False
+
+    async def answer(self, msg_id, prompt):
+        kind = prompt["data"]["kind"]
+        options = prompt["extra_data"]
+        if kind == "turn":
+            answer = {"cards": options[:1], "last_card": True}
+            self.sent_at = time.perf_counter()
+            self.moves += 1
+        elif kind == "name":
+            answer = options[0]
+        elif kind == "give":
+            answer = {"cards": options[:1]}
+        else:
+            answer = {"cards": sorted(self.hand)[:prompt["data"]["count"]], "last_card": True}
+        await self.ws.send(json.dumps({"cmd": "GAME_MESSAGE", "msg_id": next(self.msg_ids),
+                                       "payload": {"reply_to": msg_id, "data": answer}}))
+
+
+async def run_games(ws_url, rooms, rounds):
+    latencies, moves, elapsed = [], 0, 0.0
+    for r in range(rounds):
+        made = await asyncio.gather(*(make_room(ws_url, r * rooms + k) for k in range(rooms)))
+        bots = [Bot(ws_url, room_id, token, latencies) for room_id, tokens in made for token in tokens]
+        started = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(bot.play() for bot in bots)), timeout=600)
+        elapsed += time.perf_counter() - started
+        moves += sum(bot.moves for bot in bots)
+    return moves, elapsed, latencies
+
+
+async def run_relay(ws_url, groups, messages_per_group):
+    """Each group passes a message round its 4 members; every member receives every message."""
+    latencies = []
+
+    async def group(g):
+        sockets = [await websockets.connect(f"{ws_url}/ws/relay/{g}/") for _ in range(SEATS)]
+        try:
+            for n in range(messages_per_group):
+                sender = sockets[n % SEATS]
+                sent = time.perf_counter()
+                await sender.send(json.dumps({"n": n}))
+                for k, ws in enumerate(sockets):
+                    await ws.recv()
+                    if ws is sender:
+                        latencies.append(time.perf_counter() - sent)
+        finally:
+            for ws in sockets:
+                await ws.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(group(g) for g in range(groups)))
+    return groups * messages_per_group, time.perf_counter() - started, latencies
+
+
+def report(label, count, seconds, latencies):
+    rate = count / seconds
+    print(f"  {label:<6} {count:6d} in {seconds:6.2f}s = {rate:8.1f}/s   "
+          f"p50 {1000 * percentile(latencies, 0.5):7.1f} ms   p99 {1000 * percentile(latencies, 0.99):7.1f} ms")
+    return rate
+
+
+@contextlib.contextmanager
+def configuration(name, tmp):
+    if name == "default":
+        with sqlite_database(Path(tmp)) as url:
+            yield server_env(url, LOG_LEVEL="WARNING")
+    else:
+        redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+        with postgres_database() as url:
+            yield server_env(url, redis_url, LOG_LEVEL="WARNING")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rooms", type=int, default=25)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--relay-messages", type=int, default=200, help="messages per relay group")
+    parser.add_argument("--config", choices=["default", "pg-redis", "both"], default="both")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    configs = ["default", "pg-redis"] if args.config == "both" else [args.config]
+    OUT.mkdir(exist_ok=True)
+    for name in configs:
+        with tempfile.TemporaryDirectory() as tmp, configuration(name, tmp) as env:
+            print(f"{name}: {args.rooms} rooms of {SEATS} bots, one daphne process")
+            with Daphne(env, app="bench.relay_asgi:application") as relay_server:
+                relays, relay_s, relay_lat = asyncio.run(run_relay(relay_server.ws_url, args.rooms, args.relay_messages))
+            profile_args = ()
+            if args.profile:
+                profile_args = ("-m", "pyinstrument", "-r", "html", "-o", str(OUT / f"profile-{name}.html"))
+            server = Daphne(env, python_args=profile_args).start()
+            try:
+                moves, game_s, game_lat = asyncio.run(run_games(server.ws_url, args.rooms, args.rounds))
+            finally:
+                server.interrupt()
+            relay_rate = report("relay", relays, relay_s, relay_lat)
+            game_rate = report("game", moves, game_s, game_lat)
+            print(f"  ratio game moves/s / relays/s = {game_rate / relay_rate:.3f} (goal 0.5)")
+            if args.profile:
+                print(f"  profile: {OUT / f'profile-{name}.html'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The game handler (`/ws/rooms/<room_id>/`, PROTOCOL.md "Game handler").
+
+Thin: each frame is parsed with `game.protocol`, handled by one service call through
+`database_sync_to_async`, and what the service returns is sent. Moves reach every seat
+through its group (`seat.<room>.<seat>`) after commit, in whatever process its connections live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from game import services
+from game.protocol import (
+    ClientCmd,
+    ClientFrame,
+    ErrorCode,
+    ProtocolError,
+    RateLimiter,
+    ServerCmd,
+    clean_hello,
+    encode,
+    parse_frame,
+    read_frame,
+    refusal_frame,
+)
+from rooms.clock import ensure_clock_running
+from rooms.notify import room_group, seat_group
+from rooms.services import connection_beat
+
+logger = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 10  # seconds (PROTOCOL.md): the first frame must be HELLO by then
+UNAUTHORIZED_CLOSE = 4401
+
+
+class GameConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
+        self.seat: dict | None = None  # {"player_id", "seat", "name"} once HELLO succeeded
+        self.hello_seen = False
+        self.limiter = RateLimiter(settings.RATE_LIMIT)
+        self.tasks: dict[str, asyncio.Task] = {}
+        await self.accept()
+        self.tasks["hello"] = asyncio.create_task(self._hello_deadline())
+        ensure_clock_running()
+
+    async def disconnect(self, code):
+        for task in self.tasks.values():
+            task.cancel()
+        if self.seat is None:
+            return
+        await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
+        await self.channel_layer.group_discard(seat_group(self.room_id, self.seat["seat"]), self.channel_name)
+        await database_sync_to_async(services.seat_disconnect)(room_id=self.room_id, channel_name=self.channel_name)
+
+    async def send_frame(self, message: dict) -> None:
+        await self.send(text_data=encode(message))
+
+    # --- the handshake
+
+    async def _hello_deadline(self) -> None:
+        await asyncio.sleep(HELLO_TIMEOUT)
+        if not self.hello_seen:
+            await self._refuse(ProtocolError(ErrorCode.UNAUTHORIZED, detail="no HELLO in time"), None)
+
+    async def _refuse(self, error: ProtocolError, raw) -> None:
+        """Refuse the handshake: whatever went wrong, the answer is UNAUTHORIZED and close 4401."""
+        await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAUTHORIZED, error.field, error.detail), raw))
+        await self.close(code=UNAUTHORIZED_CLOSE)
+
+    async def _hello(self, text_data) -> None:
+        """Authenticate the first frame, join the seat's groups, then open the connection."""
+        self.hello_seen = True
+        self.tasks.pop("hello").cancel()
+        try:
+            message = parse_frame(text_data, frozenset({ClientCmd.HELLO}), settings.MAX_FRAME_BYTES)
+            seat = await database_sync_to_async(services.seat_authenticate)(
+                room_id=self.room_id, token=clean_hello(message.payload))
+        except ProtocolError as error:
+            await self._refuse(error, text_data)
+            return
+        self.seat = seat
+        # Join the groups first, so nothing committed after the snapshot below is missed.
+        await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
+        await self.channel_layer.group_add(seat_group(self.room_id, seat["seat"]), self.channel_name)
+        try:
+            opened = await database_sync_to_async(services.seat_connect)(
+                room_id=self.room_id, player_id=seat["player_id"], channel_name=self.channel_name)
+        except Exception:
+            # The client reconnects and says HELLO again; the cause goes to the log.
+            logger.exception("opening a game connection failed")
+            await self.close(code=1011)
+            return
+        for frame in opened["frames"]:
+            await self.send_frame(frame)
+        self.tasks["beat"] = asyncio.create_task(self._beat())
+        if opened["waiting"]:
+            self.tasks["roommates"] = asyncio.create_task(self._push_roommates())
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(settings.HEARTBEAT_INTERVAL)
+            try:
+                await database_sync_to_async(connection_beat)(channel_name=self.channel_name)
+            except Exception:
+                logger.exception("game heartbeat failed")
+
+    async def _push_roommates(self) -> None:
+        """Send ROOMMATES every ROOMMATE_INTERVAL until the game begins."""
+        while True:
+            await asyncio.sleep(settings.ROOMMATE_INTERVAL)
+            try:
+                data = await database_sync_to_async(services.roommates_data)(room_id=self.room_id)
+            except Exception:
+                logger.exception("roommate push failed")
+                continue
+            if data is None:
+                return
+            await self.send_frame(services.messages.roommates_frame(data))
+
+    # --- client commands
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.seat is None:
+            if not self.hello_seen:
+                await self._hello(text_data)
+            return
+        try:
+            message = read_frame(text_data, self.ALLOWED, settings.MAX_FRAME_BYTES, self.limiter)
+            await self.COMMANDS[message.cmd](self, message)
+        except ProtocolError as error:
+            await self.send_frame(refusal_frame(error, text_data))
+        except Exception:
+            # Nothing a client sends may take the connection down; the cause goes to the log.
+            logger.exception("game command failed")
+
+    async def game_message(self, message: ClientFrame) -> None:
+        await database_sync_to_async(services.game_answer)(
+            room_id=self.room_id, seat=self.seat["seat"], payload=message.payload)
+
+    async def chat(self, message: ClientFrame) -> None:
+        await database_sync_to_async(services.game_chat)(
+            room_id=self.room_id, seat=self.seat["seat"], payload=message.payload)
+
+    async def get_game_status(self, message: ClientFrame) -> None:
+        await self.send_frame(await database_sync_to_async(services.game_status)(
+            room_id=self.room_id, seat=self.seat["seat"], reply_to=message.msg_id))
+
+    async def get_roommates(self, message: ClientFrame) -> None:
+        await self.send_frame(await database_sync_to_async(services.roommates_frame)(
+            room_id=self.room_id, reply_to=message.msg_id))
+
+    async def hello_again(self, message: ClientFrame) -> None:
+        raise ProtocolError(ErrorCode.INVALID, "cmd", "this connection has already said HELLO")
+
+    COMMANDS = {
+        ClientCmd.GAME_MESSAGE: game_message,
+        ClientCmd.CHAT: chat,
+        ClientCmd.GET_GAME_STATUS: get_game_status,
+        ClientCmd.GET_ROOMMATES: get_roommates,
+        ClientCmd.HELLO: hello_again,
+    }
+    # LEAVE_REQUEST, LEAVE and ADD_COMPUTER are not handled yet: they get UNKNOWN_CMD.
+    ALLOWED = frozenset(COMMANDS)
+
+    # --- group events
+
+    async def seat_frames(self, event):
+        """Deliver a seat's frames (`seat.frames`); GAME_BEGIN ends the roommate pushes."""
+        for frame in event["frames"]:
+            if frame["cmd"] == ServerCmd.GAME_BEGIN and "roommates" in self.tasks:
+                self.tasks.pop("roommates").cancel()
+            await self.send_frame(frame)
+
+    async def roommates_changed(self, event):
+        """Send ROOMMATES to this connection while the room still waits (`roommates.changed`)."""
+        if self.seat is None:
+            return
+        data = await database_sync_to_async(services.roommates_data)(room_id=self.room_id)
+        if data is not None:
+            await self.send_frame(services.messages.roommates_frame(data))
+

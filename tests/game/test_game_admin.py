@@ -1,0 +1,46 @@
+"""The games admin: listed with a status filter, events inline and listed, nothing editable."""
+
+import pytest
+
+from game.models import Game, GameEvent
+from game.services import game_begin_if_ready
+from rooms.models import Player
+from rooms.services import connection_open, room_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def game(settings):
+    settings.GAME_SEED = 5
+    room, _ = room_create(room_name="Admin table", num_of_players=2, user_name="Ann", computers=1)
+    # A room whose only human is not connected does not begin...
+    assert game_begin_if_ready(room_id=room["room_id"]) is False
+    connection_open(channel_name="test-channel", kind="game",
+                    player_id=Player.objects.get(room_id=room["room_id"], seat=0).pk)
+    # ...and begins once it is, exactly once.
+    assert game_begin_if_ready(room_id=room["room_id"]) is True
+    assert game_begin_if_ready(room_id=room["room_id"]) is False
+    return Game.objects.get(room_id=room["room_id"])
+
+
+def test_game_changelist_filters_by_status(admin_client, game):
+    page = admin_client.get("/admin/game/game/?status__exact=playing")
+    assert page.status_code == 200
+    assert "Admin table" in page.content.decode()
+    assert "Admin table" not in admin_client.get("/admin/game/game/?status__exact=finished").content.decode()
+
+
+def test_game_page_shows_its_events_and_cannot_be_edited(admin_client, game):
+    page = admin_client.get(f"/admin/game/game/{game.pk}/change/")
+    assert page.status_code == 200
+    assert "turn" in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()
+    assert admin_client.get("/admin/game/game/add/").status_code == 403
+
+
+def test_event_list_names_each_event(admin_client, game):
+    page = admin_client.get("/admin/game/gameevent/")
+    assert page.status_code == 200
+    assert GameEvent.objects.filter(game=game).exists()
+    assert "turn" in page.content.decode()
