@@ -112,8 +112,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
+            # Pub/sub relayed 2.0-2.3x the messages of the list-based core layer in
+            # bench/moves.py's relay baseline (docs/operations.md); clients recover a lost
+            # message through their msg_id gap check, so its lack of queueing costs nothing.
             "BACKEND": os.environ.get(
-                "CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer"
+                "CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
             ),
             # socket_timeout None: redis-py 8 defaults it to 5 s, which cuts the layer's
             # 5 s blocking pop and kills idle consumers (django/channels_redis#422).

@@ -8,7 +8,7 @@ import redis
 from channels import layers as channels_layers
 
 MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
-REDIS_LAYER = os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer")
+REDIS_LAYER = os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer")
 # One key prefix per run, so runs sharing a Redis database never see each other's keys.
 REDIS_PREFIX = f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}-"
 

@@ -74,7 +74,7 @@ def test_environment_selects_postgresql_redis_and_tunables(tmp_path):
         tmp_path,
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/discard",
         REDIS_URL="redis://127.0.0.1:6379/0",
-        CHANNEL_LAYER_BACKEND="channels_redis.pubsub.RedisPubSubChannelLayer",
+        CHANNEL_LAYER_BACKEND="channels_redis.core.RedisChannelLayer",
         DEBUG="false",
         ALLOWED_HOSTS="discard.example, 10.0.0.5",
         AWAY_WAIT="0.5",
@@ -83,7 +83,7 @@ def test_environment_selects_postgresql_redis_and_tunables(tmp_path):
     )
 
     assert report["engine"] == "django.db.backends.postgresql"
-    assert report["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert report["layer"] == "channels_redis.core.RedisChannelLayer"
     assert report["debug"] is False
     assert report["allowed_hosts"] == ["discard.example", "10.0.0.5"]
     assert report["tunables"]["AWAY_WAIT"] == 0.5
@@ -91,7 +91,7 @@ def test_environment_selects_postgresql_redis_and_tunables(tmp_path):
     assert report["tunables"]["MAX_TURNS"] == 50
 
 
-def test_redis_url_defaults_to_the_core_layer(tmp_path):
+def test_redis_url_defaults_to_the_pubsub_layer(tmp_path):
     report = probe(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0")
 
-    assert report["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert report["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
