@@ -174,11 +174,11 @@ def report(label, count, seconds, latencies):
 def configuration(name, tmp):
     if name == "default":
         with sqlite_database(Path(tmp)) as url:
-            yield server_env(url, LOG_LEVEL="WARNING")
+            yield server_env(url, LOG_LEVEL="WARNING", DEBUG="false")
     else:
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
         with postgres_database() as url:
-            yield server_env(url, redis_url, LOG_LEVEL="WARNING")
+            yield server_env(url, redis_url, LOG_LEVEL="WARNING", DEBUG="false")
 
 
 def main():
@@ -198,7 +198,7 @@ def main():
                 relays, relay_s, relay_lat = asyncio.run(run_relay(relay_server.ws_url, args.rooms, args.relay_messages))
             profile_args = ()
             if args.profile:
-                profile_args = ("-m", "pyinstrument", "-r", "html", "-o", str(OUT / f"profile-{name}.html"))
+                profile_args = ("-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(OUT / f"profile-{name}.txt"))
             server = Daphne(env, python_args=profile_args).start()
             try:
                 moves, game_s, game_lat = asyncio.run(run_games(server.ws_url, args.rooms, args.rounds))
@@ -208,7 +208,7 @@ def main():
             game_rate = report("game", moves, game_s, game_lat)
             print(f"  ratio game moves/s / relays/s = {game_rate / relay_rate:.3f} (goal 0.5)")
             if args.profile:
-                print(f"  profile: {OUT / f'profile-{name}.html'}")
+                print(f"  profile: {OUT / f'profile-{name}.txt'}")
 
 
 if __name__ == "__main__":

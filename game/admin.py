@@ -1,7 +1,10 @@
 """The Django admin for games: read-only, since every change to a game goes through the
 services (a hand-edited state would break R16 or a seat's msg_id sequence)."""
 
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
 
 from game.models import Game, GameEvent, SavedGameState
 
@@ -53,6 +56,18 @@ class GameEventAdmin(ReadOnlyAdmin):
 
 @admin.register(SavedGameState)
 class SavedGameStateAdmin(ReadOnlyAdmin):
-    list_display = ("id", "game", "room", "reason", "version", "created")
+    list_display = ("id", "room", "created", "reason", "player_names", "version", "game")
     list_filter = ("reason",)
-    readonly_fields = ("game", "room", "reason", "version", "players", "state", "created")
+    search_fields = ("room__name",)
+    list_select_related = ("room", "game")
+    fields = ("room", "game", "created", "reason", "version", "player_names", "state_json")
+    readonly_fields = fields
+
+    @admin.display(description="players")
+    def player_names(self, obj):
+        return ", ".join(f"{p['seat']}: {p['name']}{' (computer)' if p['is_computer'] else ''}" for p in obj.players)
+
+    @admin.display(description="state")
+    def state_json(self, obj):
+        # Pretty-printed and escaped, so an operator can read (and copy) the whole state.
+        return format_html("<pre>{}</pre>", json.dumps(obj.state, indent=2, sort_keys=True))

@@ -5,3 +5,7 @@ class GameConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "game"
     verbose_name = "Game"
+
+    def ready(self):
+        # Registers the game's deadline handlers and the sweep's seat-gone hook in every process.
+        from game import services  # noqa: F401

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10  # seconds (PROTOCOL.md): the first frame must be HELLO by then
 UNAUTHORIZED_CLOSE = 4401
+LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
 
 
 class GameConsumer(AsyncWebsocketConsumer):
@@ -54,9 +55,12 @@ class GameConsumer(AsyncWebsocketConsumer):
             task.cancel()
         if self.seat is None:
             return
-        await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
-        await self.channel_layer.group_discard(seat_group(self.room_id, self.seat["seat"]), self.channel_name)
+        await self._leave_groups(self.seat["seat"])
         await database_sync_to_async(services.seat_disconnect)(room_id=self.room_id, channel_name=self.channel_name)
+
+    async def _leave_groups(self, seat: int) -> None:
+        await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
+        await self.channel_layer.group_discard(seat_group(self.room_id, seat), self.channel_name)
 
     async def send_frame(self, message: dict) -> None:
         await self.send(text_data=encode(message))
@@ -80,7 +84,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         try:
             message = parse_frame(text_data, frozenset({ClientCmd.HELLO}), settings.MAX_FRAME_BYTES)
             seat = await database_sync_to_async(services.seat_authenticate)(
-                room_id=self.room_id, token=clean_hello(message.payload))
+                room_id=self.room_id, token=clean_hello(message.payload, self.room_id))
         except ProtocolError as error:
             await self._refuse(error, text_data)
             return
@@ -91,6 +95,11 @@ class GameConsumer(AsyncWebsocketConsumer):
         try:
             opened = await database_sync_to_async(services.seat_connect)(
                 room_id=self.room_id, player_id=seat["player_id"], channel_name=self.channel_name)
+        except ProtocolError as error:  # the seat stopped being this token's (a pause) meanwhile
+            self.seat = None
+            await self._leave_groups(seat["seat"])
+            await self._refuse(error, text_data)
+            return
         except Exception:
             # The client reconnects and says HELLO again; the cause goes to the log.
             logger.exception("opening a game connection failed")
@@ -155,6 +164,16 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.send_frame(await database_sync_to_async(services.roommates_frame)(
             room_id=self.room_id, reply_to=message.msg_id))
 
+    async def leave_request(self, message: ClientFrame) -> None:
+        await database_sync_to_async(services.game_leave_request)(
+            room_id=self.room_id, seat=self.seat["seat"], player_id=self.seat["player_id"])
+
+    async def leave(self, message: ClientFrame) -> None:
+        await database_sync_to_async(services.game_leave)(room_id=self.room_id, seat=self.seat["seat"])
+
+    async def add_computer(self, message: ClientFrame) -> None:
+        await database_sync_to_async(services.game_add_computer)(room_id=self.room_id, seat=self.seat["seat"])
+
     async def hello_again(self, message: ClientFrame) -> None:
         raise ProtocolError(ErrorCode.INVALID, "cmd", "this connection has already said HELLO")
 
@@ -164,18 +183,23 @@ class GameConsumer(AsyncWebsocketConsumer):
         ClientCmd.GET_GAME_STATUS: get_game_status,
         ClientCmd.GET_ROOMMATES: get_roommates,
         ClientCmd.HELLO: hello_again,
+        ClientCmd.LEAVE_REQUEST: leave_request,
+        ClientCmd.LEAVE: leave,
+        ClientCmd.ADD_COMPUTER: add_computer,
     }
-    # LEAVE_REQUEST, LEAVE and ADD_COMPUTER are not handled yet: they get UNKNOWN_CMD.
     ALLOWED = frozenset(COMMANDS)
 
     # --- group events
 
     async def seat_frames(self, event):
-        """Deliver a seat's frames (`seat.frames`); GAME_BEGIN ends the roommate pushes."""
+        """Deliver a seat's frames (`seat.frames`); GAME_BEGIN ends the roommate pushes, LEAVE_REP the connection."""
         for frame in event["frames"]:
             if frame["cmd"] == ServerCmd.GAME_BEGIN and "roommates" in self.tasks:
                 self.tasks.pop("roommates").cancel()
             await self.send_frame(frame)
+            if frame["cmd"] == ServerCmd.LEAVE_REP:
+                await self.close(code=LEFT_CLOSE)
+                return
 
     async def roommates_changed(self, event):
         """Send ROOMMATES to this connection while the room still waits (`roommates.changed`)."""

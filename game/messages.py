@@ -69,8 +69,9 @@ def event_text(event: dict, names: list[str]) -> str:
         "reconnected": lambda: f"{who} is back.",
         "autoplay": lambda: f"The computer plays for {who}.",
         "paused": lambda: f"{who} wants to leave: the game is paused.",
-        "left": lambda: f"{who} left the game.",
-        "computer_joined": lambda: f"A computer takes {who}'s seat.",
+        "left": lambda: f"{event.get('name', who)} left the game.",
+        "computer_joined": lambda: f"{who} takes {event['name']}'s seat." if "name" in event
+        else f"A computer takes {who}'s seat.",
         "reclaimed": lambda: f"{who} is back in their seat.",
         "resumed": lambda: "The game goes on.",
     }
@@ -226,7 +227,8 @@ def view_data(*, game_id: int, status: str, version: int, state: GameState, seat
 
 def view_frame(cmd: ServerCmd, data: dict, msg_id: int, reply_to: int | None = None) -> dict:
     texts = {ServerCmd.GAME_BEGIN: "The game begins.", ServerCmd.RESUME: "Welcome back: the game goes on.",
-             ServerCmd.GAME_STATUS: "The game as it stands."}
+             ServerCmd.GAME_STATUS: "The game as it stands.",
+             ServerCmd.PLAYER_STATE: "The game is paused: this is your game as it stands."}
     if data["outcome"]:
         texts[ServerCmd.RESUME] = texts[ServerCmd.GAME_STATUS] = "The game is over."
     return frame(cmd, texts[cmd], data=data, top_card=data["top_card"], msg_id=msg_id, reply_to=reply_to)
@@ -247,3 +249,18 @@ def roommates_frame(roommates: dict, reply_to: int | None = None) -> dict:
     else:
         text = "Everyone is here."
     return frame(ServerCmd.ROOMMATES, text, data=roommates, reply_to=reply_to)
+
+
+# --- Leaving ---------------------------------------------------------------------------------
+
+
+def leave_rep_frame(*, seat: int, top: int | None = None, msg_id: int | None = None) -> dict:
+    """Return LEAVE_REP: the seat is left (before the game: no msg_id, no top card)."""
+    return frame(ServerCmd.LEAVE_REP, "You left the game.", data={"seat": seat},
+                 top_card=None if top is None else WIRE[top], msg_id=msg_id)
+
+
+def create_a_computer_frame(*, seat: int, name: str, top: int, msg_id: int) -> dict:
+    """Return CREATE_A_COMPUTER: `name` left `seat`; answer ADD_COMPUTER (or leave too)."""
+    return frame(ServerCmd.CREATE_A_COMPUTER, f"{name} left: a computer will take their seat when you agree.",
+                 data={"seat": seat, "name": name}, next_cmd="ADD_COMPUTER", top_card=WIRE[top], msg_id=msg_id)

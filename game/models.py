@@ -22,10 +22,16 @@ class Game(models.Model):
     state = models.JSONField()  # game.engine GameState.to_json()
     version = models.PositiveIntegerField(default=0)
     # Per seat: {"msg_id": the seat's last msg_id, "prompt": {"msg_id", "payload"} | None,
-    # "past": [msg_ids of its earlier prompts]} (the past ones tell STALE_PROMPT from NOT_YOUR_TURN).
+    # "past": [msg_ids of its earlier prompts]} (the past ones tell STALE_PROMPT from NOT_YOUR_TURN),
+    # and while they apply "away": true, "autoplay": true, "human": {"name"} (a computer took the
+    # seat from that player, who may reclaim it) — docs/protocol.md "Leaving and absence".
     seats = models.JSONField(default=list)
     # How many GameEvent rows the game has: the next event's seq, without a query.
     event_count = models.PositiveIntegerField(default=0)
+    # While paused (docs/protocol.md "Leaving and absence"): {"leaving": [seats that asked to
+    # leave], "vacant": [seats that left], "waiting_for": [humans yet to answer the vote],
+    # "saved": the SavedGameState id}; null while playing.
+    pause = models.JSONField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

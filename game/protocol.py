@@ -251,8 +251,13 @@ def clean_draft_id(payload: dict) -> int:
     return clean_id(payload.get("draft_id"), "draft_id")
 
 
-def clean_hello(payload: dict) -> str:
+def clean_hello(payload: dict, room_id: int | None = None) -> str:
+    """Return the token of a HELLO: its `token`, or the token in its `resume_code` for room `room_id`."""
     token = payload.get("token")
+    if token is None and "resume_code" in payload:
+        code_room, token = parse_resume_code(payload["resume_code"])
+        if room_id is not None and code_room != room_id:
+            raise ProtocolError(ErrorCode.UNAUTHORIZED, "resume_code", "a resume code of another room")
     if not isinstance(token, str) or not 1 <= len(token) <= 200:
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "token")
     return token
@@ -419,7 +424,10 @@ def check_frame(message: dict) -> None:
         assert set(data) == {"winner", "ranking"}
         for r in data["ranking"]:
             assert set(r) == {"seat", "name", "cards_left"}
+    elif cmd in LEAVING_CHECKS:
+        LEAVING_CHECKS[cmd](message)
     elif cmd in (ServerCmd.GAME_BEGIN, ServerCmd.RESUME, ServerCmd.GAME_STATUS, ServerCmd.PLAYER_STATE):
+        check_vote(data["vote"])
         for key in ("game_id", "status", "version", "you", "top_card", "market_count", "pile_count",
                     "players", "current_seat", "awaiting_seat", "pending_pick", "question", "prompt",
                     "vote", "recent_events"):
@@ -455,3 +463,41 @@ def read_frame(raw: str | bytes | None, allowed: frozenset, max_bytes: int, limi
 def refusal_frame(error: ProtocolError, raw: str | bytes | None) -> dict:
     """Return the ERROR frame refusing `raw`: it replies to the frame's msg_id unless the frame was too large to read."""
     return error_frame(error, None if error.code == ErrorCode.TOO_LARGE else reply_id(raw))
+
+
+# --- Leaving a game: the resume code and the leaving frames (docs/protocol.md "Leaving and absence")
+
+RESUME_CODE_SEPARATOR = "."  # tokens are URL-safe base64: letters, digits, "-" and "_", never "."
+
+
+def resume_code(room_id: int, token: str) -> str:
+    """Return the resume code a saved state carries: "<room_id>.<token>"."""
+    return f"{room_id}{RESUME_CODE_SEPARATOR}{token}"
+
+
+def parse_resume_code(code) -> tuple[int, str]:
+    """Return (room_id, token) of a resume code, or raise UNAUTHORIZED (field resume_code)."""
+    room, _, token = code.strip().partition(RESUME_CODE_SEPARATOR) if isinstance(code, str) else ("", "", "")
+    if not room.isascii() or not room.isdigit() or not token or len(token) > 200:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "resume_code", "not a resume code")
+    return int(room), token
+
+
+def check_vote(vote) -> None:
+    """Assert the shape of a view's `vote`: null, or the vacant seats and who must still answer."""
+    if vote is not None:
+        assert {"seats", "waiting_for"} <= set(vote), vote
+        assert all(isinstance(seat, int) for seat in vote["seats"] + vote["waiting_for"]), vote
+
+
+def _check_create_a_computer(message: dict) -> None:
+    payload = message["payload"]
+    assert set(payload["data"]) == {"seat", "name"}, payload["data"]
+    assert payload["next_cmd"] == "ADD_COMPUTER" and isinstance(message["msg_id"], int)
+
+
+def _check_leave_rep(message: dict) -> None:
+    assert set(message["payload"]["data"]) == {"seat"}, message["payload"]["data"]
+
+
+LEAVING_CHECKS = {ServerCmd.CREATE_A_COMPUTER: _check_create_a_computer, ServerCmd.LEAVE_REP: _check_leave_rep}

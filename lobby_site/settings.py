@@ -81,29 +81,29 @@ TEMPLATES = [
 ]
 
 # Database: PostgreSQL (or anything dj-database-url knows) from DATABASE_URL, else SQLite.
+# Connections persist for DB_CONN_MAX_AGE seconds: database_sync_to_async is thread-sensitive,
+# so all ORM work of a process runs on one thread and reuses one connection, and Channels
+# closes stale ones around each call. Opening a connection per call cost more than the move.
+DB_CONN_MAX_AGE = _env_int("DB_CONN_MAX_AGE", 60)
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:
-    # conn_max_age 0: under ASGI each sync_to_async call may run on another thread, and
-    # persistent connections there leak rather than get reused.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE,
+                                                  conn_health_checks=True)}
     if os.environ.get("TEST_DATABASE_NAME"):
         # Lets .ci/test give each run its own test database on a shared server.
         DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # IMMEDIATE takes the write lock at BEGIN, so concurrent writers wait for
-                # it (up to timeout) instead of failing with "database is locked" on upgrade.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                # WAL lets readers proceed while one writer holds the lock.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-            },
-        }
-    }
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3",
+                             "CONN_MAX_AGE": DB_CONN_MAX_AGE, "CONN_HEALTH_CHECKS": True}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        # IMMEDIATE takes the write lock at BEGIN, so concurrent writers wait for
+        # it (up to timeout) instead of failing with "database is locked" on upgrade.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        # WAL lets readers proceed while one writer holds the lock.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    })
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -2,7 +2,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from game import views as game_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("rooms.urls")),
+    path("rooms/<int:room_id>/", game_views.room, name="room"),
 ]

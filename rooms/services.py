@@ -135,6 +135,11 @@ def _seat_computer(room: Room, seat: int, name: str) -> Player:
     return Player.objects.create(room=room, seat=seat, name=name, name_key=name.casefold(), is_computer=True)
 
 
+def computer_name_free(taken_keys: set[str]) -> str:
+    """Return the lowest "Computer k" whose casefolded name is not in `taken_keys`."""
+    return _computer_names(1, taken_keys)[0]
+
+
 def _computer_names(count: int, taken_keys: set[str]) -> list[str]:
     names, k = [], 1
     while len(names) < count:
@@ -367,6 +372,22 @@ def _drafts_end_of_channel(channel_name: str) -> None:
 
 # --- Presence (DESIGN.md "Presence") ---------------------------------------------------
 
+SeatGoneHook = Callable[[Player], None]
+_seat_gone_hooks: list[SeatGoneHook] = []
+
+
+def on_seat_gone(hook: SeatGoneHook) -> SeatGoneHook:
+    """Register `hook(player)` to run when the sweep finds a seat's last connection dead.
+
+    The game app registers one to tell a running game's seats (`disconnected`); the rooms
+    app cannot import the game's services without a cycle. Hooks run inside the sweep's
+    transaction.
+    """
+    if hook not in _seat_gone_hooks:
+        _seat_gone_hooks.append(hook)
+    return hook
+
+
 
 def _grace_start(player: Player, *, since: datetime) -> None:
     deadline_cancel(kind=SEAT_GRACE_KIND, player_id=player.pk)
@@ -432,7 +453,10 @@ def connections_sweep() -> int:
                 continue
             deleted, _ = Connection.objects.filter(pk=pk, last_seen__lt=_stale_before()).delete()
             if deleted:
-                _connection_gone(connection, ended=connection.last_seen)
+                player = _connection_gone(connection, ended=connection.last_seen)
+                if player is not None and connection.kind == Connection.Kind.GAME:
+                    for hook in _seat_gone_hooks:
+                        hook(player)
                 swept += 1
     return swept
 

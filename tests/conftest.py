@@ -13,6 +13,17 @@ REDIS_LAYER = os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.Red
 REDIS_PREFIX = f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}-"
 
 
+
+def pytest_configure(config):
+    """Close this process's database connections after every call, as CONN_MAX_AGE 0 does.
+
+    Servers keep theirs (DB_CONN_MAX_AGE), but in the test process a connection held by
+    Channels' worker thread would keep the test database open and its teardown would fail.
+    """
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 def closed_port() -> int:
     """Return a local TCP port on which nothing listens."""
     with socket.socket() as sock:

@@ -1,7 +1,7 @@
 // The lobby page: the live list of open rooms, drafts ("a room is being created"), create and join.
 // Speaks PROTOCOL.md's lobby protocol on /ws/lobby/. User text goes in with textContent.
 
-const TOKEN_KEY = (roomId) => `discard:token:${roomId}`;  // read by the room page
+import {SAVED_GAME_MAX_BYTES, parseResumeCode, readSavedGame, tokenKey} from "./protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const lobby = $("lobby");
@@ -86,8 +86,40 @@ function renderListing(payload) {
 }
 
 function enterRoom(data) {
-  sessionStorage.setItem(TOKEN_KEY(data.room.room_id), data.player.token);
-  location.assign(`/rooms/${data.room.room_id}/`);
+  openSeat(data.room.room_id, data.player.token);
+}
+
+/** Keep the seat's token where the room page reads it (this tab only), and go there. */
+function openSeat(roomId, token) {
+  sessionStorage.setItem(tokenKey(roomId), token);
+  location.assign(`/rooms/${roomId}/`);
+}
+
+// --- Load a saved game: the resume code of a seat left, from the file or pasted ---------
+
+function showLoadError(text) { $("load-error").textContent = text; }
+
+async function loadSavedFile(input) {
+  const file = input.files?.[0];
+  if (!file) return;
+  showLoadError("");
+  try {
+    if (file.size > SAVED_GAME_MAX_BYTES) throw new Error("That file is too large to be a saved Discard game.");
+    const {roomId, token} = readSavedGame(await file.text());
+    openSeat(roomId, token);
+  } catch (error) {
+    showLoadError(error.message);
+    input.value = "";  // the same file chosen again fires "change" again
+  }
+}
+
+function loadResumeCode() {
+  const code = parseResumeCode($("load-code").value);
+  if (!code) {
+    showLoadError("That is not a resume code: it looks like 12.AbC… (the room number, a dot, then your token).");
+    return;
+  }
+  openSeat(code.roomId, code.token);
 }
 
 function dispatch(frame) {
@@ -169,6 +201,16 @@ lobby.addEventListener("click", (event) => {
     showError("");
     actions[button.dataset.action](button);
   }
+});
+
+lobby.addEventListener("change", (event) => {
+  if (event.target.id === "saved-file") loadSavedFile(event.target);
+});
+
+lobby.addEventListener("submit", (event) => {
+  if (event.target.id !== "resume-form") return;
+  event.preventDefault();
+  loadResumeCode();
 });
 
 form.addEventListener("submit", (event) => {

@@ -58,16 +58,29 @@ async def connect(channel_layers, transactional_db):
     await stop_clock()
 
 
-@pytest.fixture
-async def game2(make_room, connect):
-    """A begun two-human game: both seats said HELLO and read up to their GAME_BEGIN."""
-    room_id, tokens = await make_room(2)
+async def begun_game(make_room, connect, num_of_players: int) -> tuple[int, list]:
+    """Begin an all-human game: every seat said HELLO and read up to its GAME_BEGIN."""
+    room_id, tokens = await make_room(num_of_players)
     seats = [await connect(room_id, token) for token in tokens]
     for seat in seats:
         await seat.hello()
     for seat in seats:
         await seat.skip_to("GAME_BEGIN")
     return room_id, seats
+
+
+@pytest.fixture
+async def game2(make_room, connect):
+    """A begun two-human game: both seats said HELLO and read up to their GAME_BEGIN."""
+    return await begun_game(make_room, connect, 2)
+
+
+async def event_of(seat, name: str) -> dict:
+    """Read `seat`'s frames up to the GAME_EVENT `name`; return its data."""
+    while True:
+        message = await seat.receive()
+        if message["cmd"] == "GAME_EVENT" and message["payload"]["data"]["event"] == name:
+            return message["payload"]["data"]
 
 
 async def settle(seats) -> None:

@@ -88,7 +88,7 @@ class SeatClient:
 
     def _apply(self, message: dict) -> bool:
         cmd, msg_id, payload = message["cmd"], message["msg_id"], message["payload"]
-        if cmd in UNNUMBERED:
+        if cmd in UNNUMBERED or (cmd == "LEAVE_REP" and msg_id is None):  # a LEAVE_REP before the game
             assert msg_id is None, message
         elif cmd in SNAPSHOTS:
             assert msg_id >= self.last_msg_id or cmd != "GAME_STATUS", (msg_id, self.last_msg_id)
