@@ -64,12 +64,13 @@ async def make_room(ws_url, k):
 class Bot:
     """Answers every prompt with a legal, simple choice and times its turn answers."""
 
-    def __init__(self, ws_url, room_id, token, latencies):
+    def __init__(self, ws_url, room_id, token, latencies, move_times):
         self.url = f"{ws_url}/ws/rooms/{room_id}/"
         self.token = token
         self.hand: set[int] = set()
         self.seat = None
         self.latencies = latencies
+        self.move_times = move_times  # when each turn answer was sent, across all bots
         self.sent_at = None
         self.moves = 0
         self.msg_ids = itertools.count(1)
@@ -116,6 +117,7 @@ class Bot:
         if kind == "turn":
             answer = {"cards": options[:1], "last_card": True}
             self.sent_at = time.perf_counter()
+            self.move_times.append(self.sent_at)
             self.moves += 1
         elif kind == "name":
             answer = options[0]
@@ -128,14 +130,18 @@ class Bot:
 
 
 async def run_games(ws_url, rooms, rounds):
+    """Play `rounds` rounds of `rooms` games; time from each round's first move until every game is over.
+
+    Connecting and the deal are left out of the window: they are not moves.
+    """
     latencies, moves, elapsed = [], 0, 0.0
     for r in range(rounds):
         made = await asyncio.gather(*(make_room(ws_url, r * rooms + k) for k in range(rooms)))
-        bots = [Bot(ws_url, room_id, token, latencies) for room_id, tokens in made for token in tokens]
-        started = time.perf_counter()
+        move_times = []
+        bots = [Bot(ws_url, room_id, token, latencies, move_times) for room_id, tokens in made for token in tokens]
         await asyncio.wait_for(asyncio.gather(*(bot.play() for bot in bots)), timeout=600)
-        elapsed += time.perf_counter() - started
-        moves += sum(bot.moves for bot in bots)
+        elapsed += time.perf_counter() - min(move_times)  # first move sent → every game over
+        moves += len(move_times)
     return moves, elapsed, latencies
 
 
