@@ -49,6 +49,7 @@ def leave_and_download(page, tmp_path: Path) -> tuple[dict, Path]:
     dialog = page.locator("#leave-dialog")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("The game pauses while you leave")
+    keep_screenshot(page, "leaving_confirm_dialog")
     with page.expect_download(timeout=WAIT_MS) as download_info:
         dialog.get_by_role("button", name="Leave").click()
     download = download_info.value
