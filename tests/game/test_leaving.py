@@ -189,11 +189,26 @@ async def _name_pending(room_id, seats):
     await seats[1].drain()
 
 
-@pytest.mark.parametrize("pending", ["give", "name"])
+async def _discard_pending(room_id, seats):
+    """Seat 0 played red/- (drop): seat 0 owes a discard of one card."""
+    await db(install_state)(room_id, ["red/- red/cup blue/cross", "green/cup#1 green/square yellow/triangle"],
+                            "red/cross", current=0)
+    for seat in seats:
+        await status(seat)
+    await seats[0].answer({"cards": [parse_card("red/-")], "last_card": False})
+    while seats[0].prompt is None:
+        await seats[0].receive()
+    await seats[1].drain()
+
+
+PENDING = {"give": _give_pending, "name": _name_pending, "discard": _discard_pending}
+
+
+@pytest.mark.parametrize("pending", PENDING)
 async def test_leaving_while_a_prompt_is_pending_for_someone_else(game2, pending):
     room_id, seats = game2
     await settle(seats)
-    await (_give_pending if pending == "give" else _name_pending)(room_id, seats)
+    await PENDING[pending](room_id, seats)
     holder = next(seat for seat in seats if seat.prompt)
     leaver = next(seat for seat in seats if seat is not holder)
     interrupted = holder.prompt
