@@ -1,6 +1,6 @@
 """The game handler (`/ws/rooms/<room_id>/`, PROTOCOL.md "Game handler").
 
-Thin: each frame is parsed with `game.protocol`, handled by one service call through
+Thin: each frame is parsed with `lobby_site.wire`, handled by one service call through
 `database_sync_to_async`, and what the service returns is sent. Moves reach every seat
 through its group (`seat.<room>.<seat>`) after commit, in whatever process its connections live.
 """
@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from game import services
-from game.protocol import (
+from lobby_site.wire import (
     ClientCmd,
     ClientFrame,
     ErrorCode,

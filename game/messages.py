@@ -10,7 +10,7 @@ only decides which of those forms each seat gets and in what order (PROTOCOL.md 
 from __future__ import annotations
 
 from game.engine import WIRE, GameState, prompt_for, public_event, view
-from game.protocol import Flag, ServerCmd, frame
+from lobby_site.wire import Flag, ServerCmd, frame
 
 RECENT_EVENTS = 20  # PROTOCOL.md "View": recent_events holds the last 20 events
 DRAW_NEXT_CMD = {1: "PICK_ONE", 2: "PICK_TWO"}  # more cards: PICK_CARDS

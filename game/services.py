@@ -19,7 +19,7 @@ from django.utils import timezone
 from game import messages
 from game.engine import STRATEGIES, GameState, IllegalAction, apply, computer_rng, new_game, view
 from game.models import Game, GameEvent, SavedGameState
-from game.protocol import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message
+from lobby_site.wire import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
 from rooms.notify import room_group, seat_group, send_on_commit

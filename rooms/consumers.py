@@ -1,6 +1,6 @@
 """LobbyConsumer: the lobby protocol on /ws/lobby/ (PROTOCOL.md "Lobby").
 
-Thin: each client command is parsed with game.protocol, handled by one service call, and
+Thin: each client command is parsed with lobby_site.wire, handled by one service call, and
 answered with what it returns. Group events (`rooms.changed`, `draft.resolved`,
 `draft.cancelled`) map to the handler methods of the same names.
 """
@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game.protocol import (LOBBY_CMDS, ClientCmd, ClientFrame, ErrorCode, ProtocolError, RateLimiter,
+from lobby_site.wire import (LOBBY_CMDS, ClientCmd, ClientFrame, ErrorCode, ProtocolError, RateLimiter,
                            ServerCmd, clean_create_room, clean_draft_id, clean_join_room, encode,
                            error_frame, frame, parse_frame, reply_id)
 from rooms import services

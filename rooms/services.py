@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from game.protocol import ErrorCode, ProtocolError
+from lobby_site.wire import ErrorCode, ProtocolError
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft
 from rooms.notify import LOBBY_GROUP, room_group, send_on_commit
 
@@ -156,7 +156,7 @@ def room_create(*, room_name: str, num_of_players: int, user_name: str, computer
 
     Resolves the draft `draft_id` (which must be an open draft of this connection,
     `channel_name`) and any other open draft of the connection: their waiters get
-    `DRAFT_RESOLVED`. Locks those draft rows. Names are validated by game.protocol; here
+    `DRAFT_RESOLVED`. Locks those draft rows. Names are validated by lobby_site.wire; here
     they must not clash with the computers'.
     """
     computer_names = _computer_names(computers, set())

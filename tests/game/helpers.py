@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from game.engine import DECK, WIRE
-from game.protocol import check_frame
+from lobby_site.wire import check_frame
 
 TIMEOUT = 20  # seconds; generous, CI is slower than a laptop
 QUIET = 0.3  # seconds to listen when checking that nothing arrives

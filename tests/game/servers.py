@@ -9,7 +9,7 @@ import psycopg
 import websockets
 
 from game.engine import apply, new_game
-from game.protocol import answer_to_action, check_frame
+from lobby_site.wire import answer_to_action, check_frame
 from tests.game.helpers import TIMEOUT, WebsocketClient, card_objects
 
 

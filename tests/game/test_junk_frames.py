@@ -15,7 +15,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from game.models import Game
-from game.protocol import GAME_CMDS, LOBBY_CMDS, ClientCmd
+from lobby_site.wire import GAME_CMDS, LOBBY_CMDS, ClientCmd
 from tests.game.conftest import settle
 from tests.game.helpers import CommunicatorClient, conservation
 from rooms.clock import stop_clock

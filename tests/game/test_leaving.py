@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 
 from game.engine import parse_card
 from game.models import Game, SavedGameState
-from game.protocol import resume_code
+from lobby_site.wire import resume_code
 from rooms.models import Player, Room
 from rooms.services import rooms_open
 from tests.game.conftest import begun_game, event_of, install_state, settle

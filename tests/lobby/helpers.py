@@ -8,7 +8,7 @@ import json
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from game.protocol import check_frame
+from lobby_site.wire import check_frame
 from rooms.consumers import LobbyConsumer
 from rooms.models import Deadline, Player, Room, RoomDraft
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 import websockets
 
-from game.protocol import check_frame
+from lobby_site.wire import check_frame
 from tests.servers import Daphne, postgres_database, server_env
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow, pytest.mark.timeout(600)]
