@@ -9,6 +9,7 @@ layer) and for PostgreSQL + Redis.
 
     .venv/bin/python bench/moves.py [--rooms 25] [--rounds 2] [--config default|pg-redis|both]
         [--profile]   # run the game server under pyinstrument; the report goes to bench/out/
+        [--no-batch]  # bots get one frame per message, as clients that do not ask for batches
 """
 
 import argparse
@@ -64,7 +65,8 @@ async def make_room(ws_url, k):
 class Bot:
     """Answers every prompt with a legal, simple choice and times its turn answers."""
 
-    def __init__(self, ws_url, room_id, token, latencies, move_times):
+    def __init__(self, ws_url, room_id, token, latencies, move_times, batch=True):
+        self.batch = batch
         self.url = f"{ws_url}/ws/rooms/{room_id}/"
         self.token = token
         self.hand: set[int] = set()
@@ -78,14 +80,15 @@ class Bot:
     async def play(self):
         async with websockets.connect(self.url, max_size=None) as ws:
             self.ws = ws
-            await ws.send(json.dumps({"cmd": "HELLO", "payload": {"token": self.token}}))
+            await ws.send(json.dumps({"cmd": "HELLO", "payload": {"token": self.token, "batch": self.batch}}))
             async for raw in ws:
-                frame = json.loads(raw)
+                message = json.loads(raw)
                 if self.sent_at is not None:
                     self.latencies.append(time.perf_counter() - self.sent_at)
                     self.sent_at = None
-                if await self.handle(frame):
-                    return
+                for frame in message if isinstance(message, list) else [message]:
+                    if await self.handle(frame):
+                        return
 
     async def handle(self, frame) -> bool:
         cmd, payload = frame["cmd"], frame["payload"]
@@ -129,7 +132,7 @@ class Bot:
                                        "payload": {"reply_to": msg_id, "data": answer}}))
 
 
-async def run_games(ws_url, rooms, rounds):
+async def run_games(ws_url, rooms, rounds, batch=True):
     """Play `rounds` rounds of `rooms` games; time from each round's first move until every game is over.
 
     Connecting and the deal are left out of the window: they are not moves.
@@ -138,7 +141,8 @@ async def run_games(ws_url, rooms, rounds):
     for r in range(rounds):
         made = await asyncio.gather(*(make_room(ws_url, r * rooms + k) for k in range(rooms)))
         move_times = []
-        bots = [Bot(ws_url, room_id, token, latencies, move_times) for room_id, tokens in made for token in tokens]
+        bots = [Bot(ws_url, room_id, token, latencies, move_times, batch)
+                for room_id, tokens in made for token in tokens]
         await asyncio.wait_for(asyncio.gather(*(bot.play() for bot in bots)), timeout=600)
         elapsed += time.perf_counter() - min(move_times)  # first move sent → every game over
         moves += len(move_times)
@@ -194,6 +198,8 @@ def main():
     parser.add_argument("--relay-messages", type=int, default=200, help="messages per relay group")
     parser.add_argument("--config", choices=["default", "pg-redis", "both"], default="both")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--batch", action=argparse.BooleanOptionalAction, default=True,
+                        help="bots ask for batches (one message per change), as the project's clients do")
     args = parser.parse_args()
     configs = ["default", "pg-redis"] if args.config == "both" else [args.config]
     OUT.mkdir(exist_ok=True)
@@ -207,7 +213,7 @@ def main():
                 profile_args = ("-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(OUT / f"profile-{name}.txt"))
             server = Daphne(env, python_args=profile_args).start()
             try:
-                moves, game_s, game_lat = asyncio.run(run_games(server.ws_url, args.rooms, args.rounds))
+                moves, game_s, game_lat = asyncio.run(run_games(server.ws_url, args.rooms, args.rounds, args.batch))
             finally:
                 server.interrupt()
             relay_rate = report("relay", relays, relay_s, relay_lat)

@@ -6,7 +6,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from game.models import Game, GameEvent, SavedGameState
+from game.models import Game, GameLog, SavedGameState
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -17,19 +17,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class GameEventInline(admin.TabularInline):
-    model = GameEvent
-    fields = ("seq", "version", "data", "created")
+class GameLogInline(admin.TabularInline):
+    model = GameLog
+    fields = ("version", "seq", "events", "created")
     readonly_fields = fields
-    ordering = ("-seq",)
+    ordering = ("-version",)
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = False
 
     def get_queryset(self, request):
-        # The newest events only: a long game has thousands.
-        return super().get_queryset(request).order_by("-seq")
+        # The newest changes first: a long game has thousands.
+        return super().get_queryset(request).order_by("-version")
 
 
 @admin.register(Game)
@@ -38,20 +38,21 @@ class GameAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("room__name",)
     list_select_related = ("room",)
-    readonly_fields = ("room", "seed", "status", "version", "event_count", "state", "seats", "created", "updated")
-    inlines = [GameEventInline]
+    readonly_fields = ("room", "seed", "status", "version", "event_count", "state", "seats", "recent", "created",
+                       "updated")
+    inlines = [GameLogInline]
 
 
-@admin.register(GameEvent)
-class GameEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "game", "seq", "version", "event_name", "created")
+@admin.register(GameLog)
+class GameLogAdmin(ReadOnlyAdmin):
+    list_display = ("id", "game", "version", "seq", "event_names", "created")
     list_filter = ("game__status",)
     list_select_related = ("game",)
-    readonly_fields = ("game", "seq", "version", "data", "created")
+    readonly_fields = ("game", "version", "seq", "events", "created")
 
-    @admin.display(description="event")
-    def event_name(self, obj):
-        return obj.data.get("event")
+    @admin.display(description="events")
+    def event_names(self, obj):
+        return ", ".join(event.get("event", "?") for event in obj.events)
 
 
 @admin.register(SavedGameState)

@@ -21,16 +21,16 @@ from lobby_site.wire import (
     ErrorCode,
     ProtocolError,
     RateLimiter,
-    ServerCmd,
     clean_hello,
     encode,
     parse_frame,
     read_frame,
     refusal_frame,
+    wants_batches,
 )
 from rooms.clock import ensure_clock_running
 from rooms.notify import room_group, seat_group
-from rooms.services import connection_beat
+from rooms.presence import connection_ended, connection_opened
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +40,20 @@ LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
 
 
 class GameConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        # However the consumer ends — closed, or cancelled by daphne for being slow to
+        # close — its connection ends with it (a plain call, safe while being cancelled).
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if getattr(self, "seat", None) is not None:
+                connection_ended(self.channel_name)
+
     async def connect(self):
         self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
         self.seat: dict | None = None  # {"player_id", "seat", "name"} once HELLO succeeded
         self.hello_seen = False
+        self.batch = False  # the client asked for several frames per message (HELLO "batch")
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.tasks: dict[str, asyncio.Task] = {}
         await self.accept()
@@ -55,8 +65,9 @@ class GameConsumer(AsyncWebsocketConsumer):
             task.cancel()
         if self.seat is None:
             return
-        await self._leave_groups(self.seat["seat"])
-        await database_sync_to_async(services.seat_disconnect)(room_id=self.room_id, channel_name=self.channel_name)
+        seat, self.seat = self.seat, None
+        connection_ended(self.channel_name)
+        await self._leave_groups(seat["seat"])
 
     async def _leave_groups(self, seat: int) -> None:
         await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
@@ -64,6 +75,14 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, message: dict) -> None:
         await self.send(text_data=encode(message))
+
+    async def send_texts(self, texts: list[str]) -> None:
+        """Send encoded frames: as one message (a JSON array) when the client asked for batches."""
+        if self.batch and len(texts) > 1:
+            await self.send(text_data="[" + ",".join(texts) + "]")
+            return
+        for text in texts:
+            await self.send(text_data=text)
 
     # --- the handshake
 
@@ -78,7 +97,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.close(code=UNAUTHORIZED_CLOSE)
 
     async def _hello(self, text_data) -> None:
-        """Authenticate the first frame, join the seat's groups, then open the connection."""
+        """Authenticate the first frame, join the seat's groups, answer; the connection is recorded in a batch."""
         self.hello_seen = True
         self.tasks.pop("hello").cancel()
         try:
@@ -88,15 +107,14 @@ class GameConsumer(AsyncWebsocketConsumer):
         except ProtocolError as error:
             await self._refuse(error, text_data)
             return
-        self.seat = seat
+        self.batch = wants_batches(message.payload)
         # Join the groups first, so nothing committed after the snapshot below is missed.
         await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
         await self.channel_layer.group_add(seat_group(self.room_id, seat["seat"]), self.channel_name)
         try:
-            opened = await database_sync_to_async(services.seat_connect)(
-                room_id=self.room_id, player_id=seat["player_id"], channel_name=self.channel_name)
+            opened = await database_sync_to_async(services.seat_hello)(
+                room_id=self.room_id, player_id=seat["player_id"])
         except ProtocolError as error:  # the seat stopped being this token's (a pause) meanwhile
-            self.seat = None
             await self._leave_groups(seat["seat"])
             await self._refuse(error, text_data)
             return
@@ -105,19 +123,11 @@ class GameConsumer(AsyncWebsocketConsumer):
             logger.exception("opening a game connection failed")
             await self.close(code=1011)
             return
-        for frame in opened["frames"]:
-            await self.send_frame(frame)
-        self.tasks["beat"] = asyncio.create_task(self._beat())
+        self.seat = seat
+        await self.send_texts([encode(frame) for frame in opened["frames"]])
+        connection_opened(self.channel_name, seat["player_id"])
         if opened["waiting"]:
             self.tasks["roommates"] = asyncio.create_task(self._push_roommates())
-
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(settings.HEARTBEAT_INTERVAL)
-            try:
-                await database_sync_to_async(connection_beat)(channel_name=self.channel_name)
-            except Exception:
-                logger.exception("game heartbeat failed")
 
     async def _push_roommates(self) -> None:
         """Send ROOMMATES every ROOMMATE_INTERVAL until the game begins."""
@@ -193,13 +203,11 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def seat_frames(self, event):
         """Deliver a seat's frames (`seat.frames`); GAME_BEGIN ends the roommate pushes, LEAVE_REP the connection."""
-        for frame in event["frames"]:
-            if frame["cmd"] == ServerCmd.GAME_BEGIN and "roommates" in self.tasks:
-                self.tasks.pop("roommates").cancel()
-            await self.send_frame(frame)
-            if frame["cmd"] == ServerCmd.LEAVE_REP:
-                await self.close(code=LEFT_CLOSE)
-                return
+        if event["begins"] and "roommates" in self.tasks:
+            self.tasks.pop("roommates").cancel()
+        await self.send_texts(event["texts"])
+        if event["leaves"]:
+            await self.close(code=LEFT_CLOSE)
 
     async def roommates_changed(self, event):
         """Send ROOMMATES to this connection while the room still waits (`roommates.changed`)."""

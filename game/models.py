@@ -7,8 +7,8 @@ from rooms.models import Room
 
 
 class Game(models.Model):
-    """One room's game: the engine state (RNG included) and each seat's message counter,
-    all saved in the same transaction as every change."""
+    """One room's game: the engine state (RNG included), who sits where, each seat's message
+    counter and pending prompt, all saved in one write with every change (game/store.py)."""
 
     class Status(models.TextChoices):
         PLAYING = "playing"
@@ -20,14 +20,16 @@ class Game(models.Model):
     seed = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLAYING, db_index=True)
     state = models.JSONField()  # game.engine GameState.to_json()
+    # Bumped by every write to this row: a change is saved with UPDATE … WHERE version = the
+    # version it read (compare-and-set), so of two concurrent changes one retries.
     version = models.PositiveIntegerField(default=0)
-    # Per seat: {"msg_id": the seat's last msg_id, "prompt": {"msg_id", "payload"} | None,
-    # "past": [msg_ids of its earlier prompts]} (the past ones tell STALE_PROMPT from NOT_YOUR_TURN),
-    # and while they apply "away": true, "autoplay": true, "human": {"name"} (a computer took the
-    # seat from that player, who may reclaim it) — docs/protocol.md "Leaving and absence".
+    # Per seat, in seat order: a `game.seats.SeatRecord` (who sits there, the seat's last
+    # msg_id, its pending prompt, presence) — kept here so a move reads one row.
     seats = models.JSONField(default=list)
-    # How many GameEvent rows the game has: the next event's seq, without a query.
+    # How many public events the game has had: the next event's number, without a query.
     event_count = models.PositiveIntegerField(default=0)
+    # The last public events (the view's `recent_events`), so a snapshot reads one row.
+    recent = models.JSONField(default=list)
     # While paused (docs/protocol.md "Leaving and absence"): {"leaving": [seats that asked to
     # leave], "vacant": [seats that left], "waiting_for": [humans yet to answer the vote],
     # "saved": the SavedGameState id}; null while playing.
@@ -39,18 +41,21 @@ class Game(models.Model):
         return f"Game #{self.pk} of room #{self.room_id} ({self.status}, v{self.version})"
 
 
-class GameEvent(models.Model):
-    """A public event, in order: the game's history as everyone saw it."""
+class GameLog(models.Model):
+    """The public events of one change to a game, in order: a move with the computer turns
+    it set off, a chat line, a presence notice. One row per change (per game version), so a
+    move writes one log row whatever it sets off; together the rows are the game's history
+    as everyone saw it."""
 
-    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="events")
-    seq = models.PositiveIntegerField()
-    version = models.PositiveIntegerField()
-    data = models.JSONField()
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="log")
+    version = models.PositiveIntegerField()  # the game's version after this change
+    seq = models.PositiveIntegerField()  # the number of the first event (events count from 0)
+    events = models.JSONField()
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["game", "seq"]
-        constraints = [models.UniqueConstraint(fields=["game", "seq"], name="one_event_per_seq")]
+        ordering = ["game", "version"]
+        constraints = [models.UniqueConstraint(fields=["game", "version"], name="one_log_row_per_version")]
 
 
 class SavedGameState(models.Model):

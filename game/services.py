@@ -1,68 +1,80 @@
-"""Every change to a game: load → engine → save in one transaction (DESIGN.md "How a move flows").
+"""Every change to a game: read → engine → one write → one send per seat (docs/architecture.md "A move").
 
-Each service locks what it changes, stores the state (RNG included), the public event log
-and every seat's message counter and pending prompt together, and queues each seat's frames
-with `send_on_commit`, so nobody hears of a change that rolled back. Services raise
-`ProtocolError` with PROTOCOL.md's codes when a request is refused; a refusal changes nothing.
+A move reads the game row (`game.store.game_read`), validates the answer, runs the engine and
+the computer turns it sets off, numbers each seat's frames, and saves the row, the log row
+and any deadlines in one write that compares the version it read (`game.store.game_save`).
+If another process changed the game meanwhile the save does nothing and the service runs
+again from the read (`_retried`). Frames go out only after the save, each seat's as one
+group message (`_deliver`). The rare changes that also write other tables (leaving,
+reclaiming, beginning) lock the row in a transaction instead; their saves compare the
+version too, so the two kinds never overwrite each other.
+
+Services raise `ProtocolError` with docs/protocol.md's codes when a request is refused; a
+refusal changes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
 from game import messages
 from game.engine import STRATEGIES, GameState, IllegalAction, apply, computer_rng, new_game, view
-from game.models import Game, GameEvent, SavedGameState
-from lobby_site.wire import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message
+from game.models import Game, SavedGameState
+from game.seats import SeatRecord, answers_for, prompt_retire, seat_record, shown_players
+from game.store import Change, game_read, game_read_locked, game_save
+from lobby_site.wire import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message, encode
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
 from rooms.notify import room_group, seat_group, send_on_commit
 from rooms.services import (
     computer_name_free,
-    connection_close,
-    connection_open,
     deadline_cancel,
     deadline_schedule,
-    on_seat_gone,
     player_data,
-    player_is_connected,
     room_close,
     room_data,
-    seat_free,
     token_hash,
 )
+from rooms.signals import seat_connected, seat_disconnected
 
 RUNNING = (Game.Status.PLAYING, Game.Status.PAUSED)
 AWAY_WAIT_KIND = "away_wait"
 TURN_TIMEOUT_KIND = "turn_timeout"
 VOTE_TIMEOUT_KIND = "vote_timeout"
+SAVE_ATTEMPTS = 20  # reads a move may take when other processes keep changing its game
+
+
+class _Conflict(Exception):
+    """The game changed between this service's read and its save: read again."""
+
+
+def _retried(service):
+    """Run `service` again from its read while its save loses the compare-and-set."""
+
+    @functools.wraps(service)
+    def run(**kwargs):
+        for _ in range(SAVE_ATTEMPTS - 1):
+            try:
+                return service(**kwargs)
+            except _Conflict:
+                continue
+        return service(**kwargs)
+
+    return run
 
 
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def _seated(room_id: int) -> list[dict]:
-    """Return the room's seats in order: [{"seat", "name", "is_computer", "player_id"}]."""
-    return [{"seat": seat, "name": name, "is_computer": is_computer, "player_id": pk}
-            for pk, seat, name, is_computer in Player.objects.filter(room_id=room_id).order_by("seat")
-            .values_list("pk", "seat", "name", "is_computer")]
-
-
-def _with_presence(seated: list[dict]) -> list[dict]:
-    """Return the seats as views and ROOMMATES show them; computers are always there."""
-    return [{"seat": p["seat"], "name": p["name"], "is_computer": p["is_computer"],
-             "connected": p["is_computer"] or player_is_connected(player_id=p["player_id"])} for p in seated]
-
-
-def _recent_events(game: Game) -> list[dict]:
-    rows = GameEvent.objects.filter(game=game).order_by("-seq").values_list("data", flat=True)
-    return list(reversed(rows[:messages.RECENT_EVENTS]))
+def _names(game: Game) -> list[str]:
+    return [record["name"] for record in game.seats]
 
 
 def _vote(game: Game) -> dict | None:
@@ -73,132 +85,192 @@ def _vote(game: Game) -> dict | None:
             "leaving": game.pause["leaving"]}
 
 
-def _view(game: Game, seat: int, *, prompt: dict | None, recent: list[dict] | None = None,
-          players: list[dict] | None = None) -> dict:
-    data = messages.view_data(
-        game_id=game.pk, status=game.status, version=game.version, state=GameState.from_json(game.state),
-        seat=seat, players=_with_presence(_seated(game.room_id)) if players is None else players, prompt=prompt,
-        recent_events=_recent_events(game) if recent is None else recent)
+def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False) -> dict:
+    """Return `seat`'s view; `here` shows the seat connected (it is saying HELLO right now)."""
+    players = shown_players(game.seats)
+    if here:
+        players[seat]["connected"] = True
+    data = messages.view_data(game_id=game.pk, status=game.status, version=game.version,
+                              state=GameState.from_json(game.state), seat=seat, players=players, prompt=prompt,
+                              recent_events=game.recent)
     data["vote"] = _vote(game)
     return data
 
 
-def roommates_data(*, room_id: int) -> dict | None:
-    """Return ROOMMATES data for a room still waiting for its game, else None."""
+def _waiting_players(room_id: int) -> list[dict]:
+    """Return a waiting room's seats as ROOMMATES shows them; computers are always there."""
+    return [{"seat": seat, "name": name, "is_computer": is_computer, "connected": is_computer or connected}
+            for seat, name, is_computer, connected in Player.objects.filter(room_id=room_id).order_by("seat")
+            .values_list("seat", "name", "is_computer", "connected")]
+
+
+def roommates_data(*, room_id: int, here: int | None = None) -> dict | None:
+    """Return ROOMMATES data for a room still waiting for its game, else None.
+
+    `here` is a seat to show connected (it is saying HELLO right now).
+    """
     room = Room.objects.filter(pk=room_id).first()
     if room is None or room.status != Room.Status.WAITING:
         return None
-    seated = _with_presence(_seated(room_id))
-    return {"players": seated, "needed": room.num_of_players - len(seated)}
+    players = _waiting_players(room_id)
+    for player in players:
+        player["connected"] |= player["seat"] == here
+    return {"players": players, "needed": room.num_of_players - len(players)}
 
 
 def roommates_frame(*, room_id: int, reply_to: int | None = None) -> dict:
     """Return a ROOMMATES frame, also once the game has begun (then nobody is needed)."""
     data = roommates_data(room_id=room_id)
     if data is None:
-        data = {"players": _with_presence(_seated(room_id)), "needed": 0}
+        game = game_read(room_id)
+        players = shown_players(game.seats) if game is not None else _waiting_players(room_id)
+        data = {"players": players, "needed": 0}
     return messages.roommates_frame(data, reply_to)
 
 
 def game_status(*, room_id: int, seat: int, reply_to: int | None = None) -> dict:
     """Return the GAME_STATUS frame: `seat`'s view with its latest msg_id (no msg_id is used up)."""
-    game = Game.objects.filter(room_id=room_id).first()
+    game = game_read(room_id)
     if game is None:
         raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
-    info = game.seats[seat]
-    return messages.view_frame(ServerCmd.GAME_STATUS, _view(game, seat, prompt=info["prompt"]),
-                               info["msg_id"], reply_to)
+    record = game.seats[seat]
+    return messages.view_frame(ServerCmd.GAME_STATUS, _view(game, seat, prompt=record["prompt"]),
+                               record["msg_id"], reply_to)
 
 
-# --- Writing: the one path every change takes ------------------------------------------------
+# --- Writing: a change's jobs, one function each --------------------------------------------
 
 
-def _robots(game: Game | None, seated: list[dict]) -> set[int]:
-    """Return the seats the computer strategy answers for: computers, and away seats on autoplay."""
-    robots = {p["seat"] for p in seated if p["is_computer"]}
-    if game is not None:
-        robots.update(seat for seat, info in enumerate(game.seats) if info.get("autoplay"))
-    return robots
-
-
-def _computers_play(state: GameState, events: list[dict], robots: set[int]) -> GameState:
-    """Let computer (and autoplayed) seats answer until a human must (R17); append their events to `events`."""
+def _computers_play(game: Game, state: GameState, events: list[dict]) -> GameState:
+    """Let computer (and autoplayed) seats answer until a person must (R17); append their events to `events`."""
     strategy = STRATEGIES["computer"]
-    while state.awaiting is not None and state.awaiting["seat"] in robots:
+    while state.awaiting is not None and answers_for(game.seats[state.awaiting["seat"]]):
         seat = state.awaiting["seat"]
         state, more = apply(state, seat, strategy(view(state, seat), computer_rng(state, seat)))
         events.extend(more)
     return state
 
 
-def _publish(game: Game, seated: list[dict], events: list[dict], *, top: int, state: GameState | None = None,
-             lead: dict[int, str] | None = None, skip_seat: int | None = None, moved: bool = True,
-             tail: dict[int, Callable[[int], dict]] | None = None, also: tuple[str, ...] = ()) -> None:
-    """Number and queue every seat's frames for `events`, log them, and save the game row.
+Frames = dict[int, list[dict]]  # each seat's frames of one change, numbered
 
-    With `state`, every seat's pending prompt is replaced by its decision in the new state
-    (new msg_ids); without it (chat, presence, leaving) prompts stay. `moved` says whether
-    `state` is a new position (saved, version bumped) or the same one prompted again (a
-    resume). `lead` gives seats a first frame (the view of GAME_BEGIN); `skip_seat` hears none
-    of the events; `tail` gives seats a last frame, built from its msg_id (LEAVE_REP,
-    CREATE_A_COMPUTER). `also` names more game fields to save. Must run inside the caller's
-    transaction, the game row locked.
-    """
-    names = [p["name"] for p in seated]
-    outcome = state.outcome.to_json() if state is not None and state.outcome else None
-    batch = messages.EventFrames(events, names, top, outcome)
-    for seat, info in enumerate(game.seats):
-        msg_id = info["msg_id"]
-        frames = []
-        if lead and seat in lead:
-            msg_id += 1
-            frames.append(messages.view_frame(ServerCmd.GAME_BEGIN, lead[seat], msg_id))
+
+def _number_events(game: Game, events: list[dict], *, top: int, outcome: dict | None = None,
+                   skip_seat: int | None = None) -> tuple[Frames, list[dict]]:
+    """Number every seat's frames for `events` (`skip_seat` hears none); return them and the public events."""
+    built = messages.EventFrames(events, _names(game), top, outcome)
+    frames: Frames = {}
+    for seat, record in enumerate(game.seats):
         if seat != skip_seat:
-            more, msg_id = batch.for_seat(seat, msg_id)
-            frames.extend(more)
-        if state is not None:
-            if info["prompt"] is not None:
-                info["past"].append(info["prompt"]["msg_id"])
-                info["prompt"] = None
-            payload = messages.new_prompt(state, seat, names)
-            if payload is not None:
-                msg_id += 1
-                info["prompt"] = {"msg_id": msg_id, "payload": payload}
-                frames.append(messages.prompt_frame(info["prompt"]))
-        if tail and seat in tail:
-            msg_id += 1
-            frames.append(tail[seat](msg_id))
-        info["msg_id"] = msg_id
-        if frames and not seated[seat]["is_computer"]:
-            send_on_commit(seat_group(game.room_id, seat), {"type": "seat.frames", "frames": frames})
-    moved = state is not None and moved
-    GameEvent.objects.bulk_create(
-        GameEvent(game=game, seq=game.event_count + k, version=game.version + moved, data=shown)
-        for k, shown in enumerate(batch.public))
-    game.event_count += len(events)
-    fields = ["seats", "event_count", "updated", *also]
-    if state is not None:
-        _wait_schedule(game, seated, state)
-    if moved:
+            frames[seat], record["msg_id"] = built.for_seat(seat, record["msg_id"])
+    return frames, built.public
+
+
+def _prompts_replace(game: Game, state: GameState, frames: Frames) -> None:
+    """Retire every seat's pending prompt and prompt the seat that must decide in `state` (a new msg_id)."""
+    names = _names(game)
+    for seat, record in enumerate(game.seats):
+        prompt_retire(record)
+        payload = messages.new_prompt(state, seat, names)
+        if payload is not None:
+            record["msg_id"] += 1
+            record["prompt"] = {"msg_id": record["msg_id"], "payload": payload}
+            frames.setdefault(seat, []).append(messages.prompt_frame(record["prompt"]))
+
+
+def _frame_last(game: Game, frames: Frames, seat: int, build) -> None:
+    """Give `seat` one more numbered frame, built from its next msg_id."""
+    record = game.seats[seat]
+    record["msg_id"] += 1
+    frames.setdefault(seat, []).append(build(record["msg_id"]))
+
+
+def _waits(game: Game, state: GameState) -> list[dict]:
+    """Return the deadline of the person who must act now, if one applies (AWAY_WAIT or TURN_TIMEOUT).
+
+    An away seat waits AWAY_WAIT seconds before the computer acts for it; with TURN_TIMEOUT
+    on, a present one waits that long before the computer acts for it once.
+    """
+    if state.awaiting is None:
+        return []
+    seat = state.awaiting["seat"]
+    record = game.seats[seat]
+    if record["prompt"] is None or answers_for(record):
+        return []
+    if record["away"]:
+        return [_deadline_for_prompt(game, seat, AWAY_WAIT_KIND, settings.AWAY_WAIT)]
+    if settings.TURN_TIMEOUT > 0:
+        return [_deadline_for_prompt(game, seat, TURN_TIMEOUT_KIND, settings.TURN_TIMEOUT)]
+    return []
+
+
+def _deadline_for_prompt(game: Game, seat: int, kind: str, seconds: float) -> dict:
+    """Return a deadline of `kind` for `seat`'s current prompt: it acts only if that prompt is still pending."""
+    record = game.seats[seat]
+    return {"kind": kind, "due_at": timezone.now() + timedelta(seconds=seconds), "room_id": game.room_id,
+            "player_id": record["player_id"], "data": {"seat": seat, "msg_id": record["prompt"]["msg_id"]}}
+
+
+def _save(game: Game, frames: Frames, change: Change) -> None:
+    """Save the game with `change` (compare-and-set), then deliver `frames`; raise _Conflict if it moved on."""
+    if not game_save(game, change, ("state", "seats", "status", "pause")):
+        raise _Conflict
+    _deliver(game, frames)
+
+
+def _deliver(game: Game, frames: Frames) -> None:
+    """Send each person's frames to its seat group as one message, each frame encoded once, after commit."""
+    for seat, seat_frames in frames.items():
+        if seat_frames and not game.seats[seat]["is_computer"]:
+            send_on_commit(seat_group(game.room_id, seat), seat_message(seat_frames))
+
+
+def seat_message(frames: list[dict]) -> dict:
+    """Return the group message (`seat.frames`) carrying `frames` to every connection of a seat."""
+    cmds = {frame["cmd"] for frame in frames}
+    return {"type": "seat.frames", "texts": [encode(frame) for frame in frames],
+            "begins": ServerCmd.GAME_BEGIN in cmds, "leaves": ServerCmd.LEAVE_REP in cmds}
+
+
+def _play_on(game: Game, events: list[dict], *, top: int, state: GameState, before: GameState | None = None,
+             change: Change | None = None, lead: dict[int, dict] | None = None) -> tuple[Frames, Change]:
+    """Apply a new position `state` (reached with `events` from top card `top`) to `game`.
+
+    Numbers the events, replaces every prompt, schedules the next wait, and finishes the game
+    when `state` has an outcome. `lead` gives seats a first frame (GAME_BEGIN's view). A
+    `state` that is `before` (nothing was played: a resumed game) keeps the stored state.
+    """
+    frames: Frames = {}
+    if lead:
+        for seat, data in lead.items():
+            _frame_last(game, frames, seat, lambda msg_id, data=data: messages.view_frame(
+                ServerCmd.GAME_BEGIN, data, msg_id))
+    outcome = state.outcome.to_json() if state.outcome else None
+    numbered, public = _number_events(game, events, top=top, outcome=outcome)
+    for seat, seat_frames in numbered.items():
+        frames.setdefault(seat, []).extend(seat_frames)
+    _prompts_replace(game, state, frames)
+    change = change or Change()
+    change.events += public
+    change.deadlines += _waits(game, state)
+    if state is not before:
         game.state = state.to_json()
-        game.version += 1
-        fields += ["state", "version"]
-        if state.outcome is not None:
-            game.status = Game.Status.FINISHED
-            fields.append("status")
-            Room.objects.filter(pk=game.room_id).update(status=Room.Status.FINISHED)
-    game.save(update_fields=fields)
+    if state.outcome is not None:
+        game.status = Game.Status.FINISHED
+        change.room_status = Room.Status.FINISHED
+    return frames, change
 
 
-def _locked_game(room_id: int) -> Game:
-    game = Game.objects.select_for_update().filter(room_id=room_id).first()
-    if game is None:
-        raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
-    return game
+def _notice(game: Game, events: list[dict], *, skip_seat: int | None = None) -> tuple[Frames, Change]:
+    """Number public notices (chat, presence, pause) for every seat; prompts stay as they are."""
+    frames, public = _number_events(game, events, top=game.state["pile"][-1], skip_seat=skip_seat)
+    return frames, Change(events=public)
+
+
+# --- Moves -----------------------------------------------------------------------------------
 
 
 def game_begin_if_ready(*, room_id: int) -> bool:
-    """Begin the room's game if every seat is taken and every human is connected; say whether.
+    """Begin the room's game if every seat is taken and every person is connected; say whether.
 
     Locks the room row (SELECT … FOR UPDATE), so of several processes whose connections
     complete the room at once exactly one begins the game (the Game's unique room backs it up).
@@ -207,163 +279,82 @@ def game_begin_if_ready(*, room_id: int) -> bool:
         room = Room.objects.select_for_update().filter(pk=room_id).first()
         if room is None or room.status != Room.Status.WAITING:
             return False
-        seated = _seated(room_id)
-        if len(seated) < room.num_of_players:
-            return False
-        if not all(p["is_computer"] or player_is_connected(player_id=p["player_id"]) for p in seated):
+        players = list(Player.objects.filter(room_id=room_id).order_by("seat"))
+        if len(players) < room.num_of_players or not all(p.is_computer or p.connected for p in players):
             return False
         seed = settings.GAME_SEED if settings.GAME_SEED is not None else secrets.randbits(63)
         dealt, events = new_game(room.num_of_players, seed, settings.MAX_TURNS)
-        state = _computers_play(dealt, events, _robots(None, seated))
-        game = Game.objects.create(room=room, seed=seed, state=dealt.to_json(), version=0,
-                                   seats=[{"msg_id": 0, "prompt": None, "past": []} for _ in seated])
-        players = _with_presence(seated)
-        lead = {p["seat"]: messages.view_data(game_id=game.pk, status=game.status, version=0, state=dealt,
-                                              seat=p["seat"], players=players, prompt=None, recent_events=[])
-                for p in seated}
-        room.status = Room.Status.PLAYING
-        room.save(update_fields=["status", "updated"])
-        _publish(game, seated, events, top=dealt.top_card, state=state, lead=lead)
+        game = Game.objects.create(room=room, seed=seed, state=dealt.to_json(), version=0, seats=[
+            seat_record(player_id=p.pk, name=p.name, is_computer=p.is_computer) for p in players])
+        state = _computers_play(game, dealt, events)
+        shown = shown_players(game.seats)
+        lead = {p.seat: messages.view_data(game_id=game.pk, status=game.status, version=0, state=dealt, seat=p.seat,
+                                           players=shown, prompt=None, recent_events=[])
+                for p in players if not p.is_computer}
+        frames, change = _play_on(game, events, top=dealt.top_card, state=state, lead=lead)
+        change.room_status = Room.Status.FINISHED if state.outcome else Room.Status.PLAYING
+        _save(game, frames, change)
         return True
 
 
+@_retried
 def game_answer(*, room_id: int, seat: int, payload: dict) -> None:
     """Apply `seat`'s answer (a GAME_MESSAGE payload) to its pending prompt, then let computers play on.
 
-    Checks in PROTOCOL.md's order: GAME_NOT_STARTED, GAME_PAUSED, (NO_PENDING_PROMPT once the
-    game is over), STALE_PROMPT, NOT_YOUR_TURN, INVALID, NOT_IN_HAND. Locks the game row.
+    Checks in docs/protocol.md's order: GAME_NOT_STARTED, GAME_PAUSED, (NO_PENDING_PROMPT once
+    the game is over), STALE_PROMPT, NOT_YOUR_TURN, INVALID, NOT_IN_HAND. One read and one
+    compare-and-set write; no lock.
     """
-    with transaction.atomic():
-        game = _locked_game(room_id)
-        if game.status == Game.Status.PAUSED:
-            raise ProtocolError(ErrorCode.GAME_PAUSED)
-        if game.status != Game.Status.PLAYING:
-            raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the game is over")
-        reply_to, data = clean_game_message(payload)
-        info = game.seats[seat]
-        pending = info["prompt"]
-        if pending is None:
-            if reply_to in info["past"]:
-                raise ProtocolError(ErrorCode.STALE_PROMPT, "reply_to")
-            raise ProtocolError(ErrorCode.NOT_YOUR_TURN)
-        if reply_to != pending["msg_id"]:
-            raise ProtocolError(ErrorCode.STALE_PROMPT, "reply_to", f"the current prompt is {pending['msg_id']}")
-        action = answer_to_action(pending["payload"]["data"]["kind"], data)
-        state = GameState.from_json(game.state)
-        try:
-            new_state, events = apply(state, seat, action)
-        except IllegalAction as refusal:
-            raise ProtocolError(ErrorCode(refusal.code), "data", refusal.detail) from None
-        seated = _seated(room_id)
-        new_state = _computers_play(new_state, events, _robots(game, seated))
-        _publish(game, seated, events, top=state.top_card, state=new_state)
+    game = game_read(room_id)
+    if game is None:
+        raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
+    if game.status == Game.Status.PAUSED:
+        raise ProtocolError(ErrorCode.GAME_PAUSED)
+    if game.status != Game.Status.PLAYING:
+        raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the game is over")
+    reply_to, data = clean_game_message(payload)
+    record = game.seats[seat]
+    pending = record["prompt"]
+    if pending is None:
+        if reply_to in record["past"]:
+            raise ProtocolError(ErrorCode.STALE_PROMPT, "reply_to")
+        raise ProtocolError(ErrorCode.NOT_YOUR_TURN)
+    if reply_to != pending["msg_id"]:
+        raise ProtocolError(ErrorCode.STALE_PROMPT, "reply_to", f"the current prompt is {pending['msg_id']}")
+    action = answer_to_action(pending["payload"]["data"]["kind"], data)
+    state = GameState.from_json(game.state)
+    try:
+        new_state, events = apply(state, seat, action)
+    except IllegalAction as refusal:
+        raise ProtocolError(ErrorCode(refusal.code), "data", refusal.detail) from None
+    new_state = _computers_play(game, new_state, events)
+    _save(game, *_play_on(game, events, top=state.top_card, state=new_state))
 
 
-def game_chat(*, room_id: int, seat: int, payload: dict) -> None:
-    """Broadcast a `chat` event from `seat` in a running game. Locks the game row."""
-    with transaction.atomic():
-        game = _locked_game(room_id)
-        if game.status not in RUNNING:
-            raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the game is over")
-        text = clean_chat(payload)
-        seated = _seated(room_id)
-        event = {"event": "chat", "seat": seat, "name": seated[seat]["name"], "text": text}
-        _publish(game, seated, [event], top=game.state["pile"][-1])
-
-
-def game_presence(*, room_id: int, seat: int, event: str) -> bool:
-    """Tell the other seats of a running game that `seat` went away or came back; say whether.
-
-    `event` is "disconnected" or "reconnected". The seat itself hears nothing (its next
-    snapshot shows it). A seat that goes away while it must act gets its AWAY_WAIT; one that
-    goes away during a pause counts as choosing the computer, or, if it asked to leave, as
-    leaving (PROTOCOL.md "Leaving a game" 4 and 7). Seats that left, and computers, are
-    ignored. Locks the game row.
-    """
-    with transaction.atomic():
-        game = Game.objects.select_for_update().filter(room_id=room_id, status__in=RUNNING).first()
-        if game is None:
-            return False
-        seated = _seated(room_id)
-        pause = game.pause or {}
-        if seated[seat]["is_computer"] or seat in pause.get("vacant", ()):
-            return False
-        info = game.seats[seat]
-        if event == "reconnected":
-            info.pop("away", None)
-            info.pop("autoplay", None)
-        else:
-            info["away"] = True
-        if event == "disconnected" and seat in pause.get("leaving", ()):
-            _seat_vacate(game, seated, seat)
-            _vote_settle(game, seated)
-            return True
-        if event == "disconnected" and seat in pause.get("waiting_for", ()):
-            pause["waiting_for"].remove(seat)
-        _publish(game, seated, [{"event": event, "seat": seat}], top=game.state["pile"][-1], skip_seat=seat,
-                 also=("pause",))
-        if event == "disconnected" and game.status == Game.Status.PLAYING and info["prompt"] is not None:
-            _deadline_for_prompt(game, seated, seat, AWAY_WAIT_KIND, settings.AWAY_WAIT)
-        if game.pause:
-            _vote_settle(game, seated)
-        return True
-
-
-# --- Absence: AWAY_WAIT, autoplay, TURN_TIMEOUT (PROTOCOL.md "Absence") ----------------------
-
-
-def _deadline_for_prompt(game: Game, seated: list[dict], seat: int, kind: str, seconds: float) -> None:
-    """Schedule `kind` for `seat`'s current prompt: it fires only if that prompt is still pending."""
-    deadline_schedule(kind=kind, due_at=timezone.now() + timedelta(seconds=seconds), room_id=game.room_id,
-                      player_id=seated[seat]["player_id"],
-                      data={"seat": seat, "msg_id": game.seats[seat]["prompt"]["msg_id"]})
-
-
-def _wait_schedule(game: Game, seated: list[dict], state: GameState) -> None:
-    """Start the wait of the human who must act now, if any applies; no query otherwise.
-
-    An away seat waits AWAY_WAIT seconds before the computer acts for it; with TURN_TIMEOUT
-    on, a present one waits that long before the computer acts for it once.
-    """
-    if state.awaiting is None:
-        return
-    seat = state.awaiting["seat"]
-    info = game.seats[seat]
-    if info["prompt"] is None or seated[seat]["is_computer"] or info.get("autoplay"):
-        return
-    if info.get("away"):
-        _deadline_for_prompt(game, seated, seat, AWAY_WAIT_KIND, settings.AWAY_WAIT)
-    elif settings.TURN_TIMEOUT > 0:
-        _deadline_for_prompt(game, seated, seat, TURN_TIMEOUT_KIND, settings.TURN_TIMEOUT)
-
-
+@_retried
 def seat_act_for(*, room_id: int, seat: int, msg_id: int, away: bool) -> bool:
     """Let the computer strategy answer `seat`'s prompt `msg_id` if it is still pending; say whether.
 
     `away` (AWAY_WAIT): the seat must still be away, and the computer goes on acting for it
     until it comes back. Otherwise (TURN_TIMEOUT) it acts once. Either way the others hear
-    `autoplay`, then the seat's answer and any computer turns after it. Locks the game row.
+    `autoplay`, then the seat's answer and any computer turns after it. Compare-and-set.
     """
-    with transaction.atomic():
-        game = Game.objects.select_for_update().filter(room_id=room_id, status=Game.Status.PLAYING).first()
-        if game is None:
-            return False
-        info = game.seats[seat]
-        if info["prompt"] is None or info["prompt"]["msg_id"] != msg_id or (away and not info.get("away")):
-            return False
-        seated = _seated(room_id)
-        if seated[seat]["is_computer"]:
-            return False
-        if away:
-            info["autoplay"] = True
-        state = GameState.from_json(game.state)
-        events = [{"event": "autoplay", "seat": seat}]
-        strategy = STRATEGIES["computer"]
-        new_state, more = apply(state, seat, strategy(view(state, seat), computer_rng(state, seat)))
-        events.extend(more)
-        new_state = _computers_play(new_state, events, _robots(game, seated))
-        _publish(game, seated, events, top=state.top_card, state=new_state)
-        return True
+    game = game_read(room_id)
+    if game is None or game.status != Game.Status.PLAYING:
+        return False
+    record = game.seats[seat]
+    if record["prompt"] is None or record["prompt"]["msg_id"] != msg_id or (away and not record["away"]):
+        return False
+    if record["is_computer"]:
+        return False
+    record["autoplay"] = away
+    state = GameState.from_json(game.state)
+    events = [{"event": "autoplay", "seat": seat}]
+    new_state, more = apply(state, seat, STRATEGIES["computer"](view(state, seat), computer_rng(state, seat)))
+    events.extend(more)
+    new_state = _computers_play(game, new_state, events)
+    _save(game, *_play_on(game, events, top=state.top_card, state=new_state))
+    return True
 
 
 @deadline_handler(AWAY_WAIT_KIND)
@@ -376,68 +367,142 @@ def _turn_timeout(deadline) -> None:
     seat_act_for(room_id=deadline.room_id, seat=deadline.data["seat"], msg_id=deadline.data["msg_id"], away=False)
 
 
-@on_seat_gone
-def _seat_gone(player: Player) -> None:
-    """The clock's sweep found a seat's last connection dead (its process was killed)."""
-    game_presence(room_id=player.room_id, seat=player.seat, event="disconnected")
+# --- Notices ---------------------------------------------------------------------------------
 
 
-# --- Leaving a game (PROTOCOL.md "Leaving a game") ----------------------------------------
+@_retried
+def game_chat(*, room_id: int, seat: int, payload: dict) -> None:
+    """Broadcast a `chat` event from `seat` in a running game. Compare-and-set."""
+    game = game_read(room_id)
+    if game is None:
+        raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
+    if game.status not in RUNNING:
+        raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the game is over")
+    text = clean_chat(payload)
+    event = {"event": "chat", "seat": seat, "name": game.seats[seat]["name"], "text": text}
+    _save(game, *_notice(game, [event]))
 
 
-def _players_json(seated: list[dict]) -> list[dict]:
-    return [{"seat": p["seat"], "name": p["name"], "is_computer": p["is_computer"]} for p in seated]
+@_retried
+def game_presence(*, room_id: int, seat: int, event: str) -> bool:
+    """Tell the other seats of a running game that `seat` went away or came back; say whether.
+
+    `event` is "disconnected" or "reconnected". The seat itself hears nothing (its next
+    snapshot shows it). A seat that goes away while it must act gets its AWAY_WAIT; one that
+    goes away during a pause counts as choosing the computer, or, if it asked to leave, as
+    leaving (docs/protocol.md "Leaving a game" 4 and 7). Seats that left, and computers, are
+    ignored. Locks the game row when the pause's vote may settle; else compare-and-set.
+    """
+    game = game_read(room_id)
+    if game is None or game.status not in RUNNING:
+        return False
+    if game.status == Game.Status.PAUSED:
+        return _paused_presence(room_id=room_id, seat=seat, event=event)
+    record = game.seats[seat]
+    if record["is_computer"] or record["away"] == (event == "disconnected"):
+        return False
+    record["away"] = event == "disconnected"
+    if not record["away"]:
+        record["autoplay"] = False
+    frames, change = _notice(game, [{"event": event, "seat": seat}], skip_seat=seat)
+    if record["away"] and record["prompt"] is not None:
+        change.deadlines.append(_deadline_for_prompt(game, seat, AWAY_WAIT_KIND, settings.AWAY_WAIT))
+    _save(game, frames, change)
+    return True
 
 
-def _save_state(game: Game, seated: list[dict], reason: str) -> SavedGameState:
+def _paused_presence(*, room_id: int, seat: int, event: str) -> bool:
+    with transaction.atomic():
+        game = game_read_locked(room_id)
+        if game is None or game.status != Game.Status.PAUSED:
+            return False
+        pause = game.pause
+        record = game.seats[seat]
+        if record["is_computer"] or seat in pause["vacant"]:
+            return False
+        record["away"] = event == "disconnected"
+        if not record["away"]:
+            record["autoplay"] = False
+        if record["away"] and seat in pause["leaving"]:
+            _seat_vacate(game, seat)
+            _vote_settle(game)
+            return True
+        if record["away"] and seat in pause["waiting_for"]:
+            pause["waiting_for"].remove(seat)
+        _save(game, *_notice(game, [{"event": event, "seat": seat}], skip_seat=seat))
+        _vote_settle(game)
+        return True
+
+
+@receiver(seat_disconnected)
+def _seat_disconnected(sender, *, player_id: int, room_id: int, seat: int, **kwargs) -> None:
+    """A seat's last live connection ended (closed, or its process died)."""
+    game_presence(room_id=room_id, seat=seat, event="disconnected")
+
+
+@receiver(seat_connected)
+def _seat_connected(sender, *, player_id: int, room_id: int, seat: int, **kwargs) -> None:
+    """A seat has a live connection again: a waiting room may begin, a running game hears it is back."""
+    if not game_begin_if_ready(room_id=room_id):
+        if Room.objects.filter(pk=room_id, status=Room.Status.WAITING).exists():
+            send_on_commit(room_group(room_id), {"type": "roommates.changed"})
+        else:
+            game_presence(room_id=room_id, seat=seat, event="reconnected")
+
+
+# --- Leaving a game (docs/protocol.md "Leaving a game") -------------------------------------
+
+
+def _players_json(game: Game) -> list[dict]:
+    return [{"seat": seat, "name": r["name"], "is_computer": r["is_computer"]} for seat, r in enumerate(game.seats)]
+
+
+def _save_state(game: Game, reason: str) -> SavedGameState:
     return SavedGameState.objects.create(game=game, room_id=game.room_id, reason=reason, version=game.version,
-                                         players=_players_json(seated), state=game.state)
+                                         players=_players_json(game), state=game.state)
 
 
-def _remaining(game: Game, seated: list[dict]) -> list[int]:
+def _remaining(game: Game) -> list[int]:
     """Return the human seats that neither left nor asked to leave."""
     pause = game.pause
-    return [p["seat"] for p in seated if not p["is_computer"]
-            and p["seat"] not in pause["vacant"] and p["seat"] not in pause["leaving"]]
+    return [seat for seat, r in enumerate(game.seats) if not r["is_computer"]
+            and seat not in pause["vacant"] and seat not in pause["leaving"]]
 
 
-def _vote_restart(game: Game, seated: list[dict]) -> None:
+def _vote_restart(game: Game) -> None:
     """Ask every remaining present human again, and restart VOTE_TIMEOUT (a new leave restarts the vote)."""
     pause = game.pause
-    pause["waiting_for"] = ([s for s in _remaining(game, seated) if not game.seats[s].get("away")]
-                            if pause["vacant"] else [])
+    pause["waiting_for"] = [s for s in _remaining(game) if not game.seats[s]["away"]] if pause["vacant"] else []
     deadline_cancel(kind=VOTE_TIMEOUT_KIND, room_id=game.room_id)
     deadline_schedule(kind=VOTE_TIMEOUT_KIND, due_at=timezone.now() + timedelta(seconds=settings.VOTE_TIMEOUT),
                       room_id=game.room_id)
 
 
-def _player_states(game: Game, seated: list[dict], seats: list[int]) -> None:
+def _player_states(game: Game, seats: list[int]) -> None:
     """Queue PLAYER_STATE (the seat's view, no msg_id used up) to each of `seats`."""
-    players = _with_presence(seated)
-    recent = _recent_events(game)
     for seat in seats:
-        info = game.seats[seat]
-        data = _view(game, seat, prompt=None, recent=recent, players=players)
-        send_on_commit(seat_group(game.room_id, seat), {"type": "seat.frames", "frames": [
-            messages.view_frame(ServerCmd.PLAYER_STATE, data, info["msg_id"])]})
+        data = _view(game, seat, prompt=None)
+        send_on_commit(seat_group(game.room_id, seat), seat_message([
+            messages.view_frame(ServerCmd.PLAYER_STATE, data, game.seats[seat]["msg_id"])]))
 
 
-def _seat_vacate(game: Game, seated: list[dict], seat: int) -> None:
+def _seat_vacate(game: Game, seat: int) -> None:
     """Make a leaving seat vacant: it gets LEAVE_REP, the others `left`, the remaining humans CREATE_A_COMPUTER."""
     pause = game.pause
     pause["leaving"].remove(seat)
     pause["vacant"].append(seat)
     top = game.state["pile"][-1]
-    name = seated[seat]["name"]
-    tail = {seat: lambda msg_id: messages.leave_rep_frame(seat=seat, top=top, msg_id=msg_id)}
-    for other in _remaining(game, seated):
-        tail[other] = lambda msg_id: messages.create_a_computer_frame(seat=seat, name=name, top=top, msg_id=msg_id)
-    _vote_restart(game, seated)
-    _publish(game, seated, [{"event": "left", "seat": seat, "name": name}], top=top, skip_seat=seat,
-             tail=tail, also=("pause",))
+    name = game.seats[seat]["name"]
+    frames, change = _notice(game, [{"event": "left", "seat": seat, "name": name}], skip_seat=seat)
+    _frame_last(game, frames, seat, lambda msg_id: messages.leave_rep_frame(seat=seat, top=top, msg_id=msg_id))
+    for other in _remaining(game):
+        _frame_last(game, frames, other, lambda msg_id: messages.create_a_computer_frame(
+            seat=seat, name=name, top=top, msg_id=msg_id))
+    _vote_restart(game)
+    _save(game, frames, change)
 
 
-def _vote_settle(game: Game, seated: list[dict]) -> None:
+def _vote_settle(game: Game) -> None:
     """End the pause once nobody is leaving and every remaining human has chosen.
 
     With a human left, computers take the vacant seats and play resumes; with none, the game
@@ -447,35 +512,32 @@ def _vote_settle(game: Game, seated: list[dict]) -> None:
     if pause["leaving"] or pause["waiting_for"]:
         return
     deadline_cancel(kind=VOTE_TIMEOUT_KIND, room_id=game.room_id)
-    if not _remaining(game, seated):
+    if not _remaining(game):
         game.status = Game.Status.ABANDONED
         game.pause = None
-        game.save(update_fields=["status", "pause", "updated"])
-        _save_state(game, seated, SavedGameState.Reason.ABANDONED)
+        _save(game, {}, Change())
+        _save_state(game, SavedGameState.Reason.ABANDONED)
         room_close(room_id=game.room_id)
         return
     events = []
-    taken = {p["name"].casefold() for p in seated}
+    taken = {r["name"].casefold() for r in game.seats}
     for seat in sorted(pause["vacant"]):
-        left_name = seated[seat]["name"]
+        record = game.seats[seat]
+        left_name = record["name"]
         name = computer_name_free(taken)
         taken.add(name.casefold())
-        Player.objects.filter(pk=seated[seat]["player_id"]).update(
+        Player.objects.filter(pk=record["player_id"]).update(
             is_computer=True, name=name, name_key=name.casefold(), connected=False)
-        seated[seat] = {**seated[seat], "is_computer": True, "name": name}
-        info = game.seats[seat]
-        info["human"] = {"name": left_name}
-        info.pop("away", None)
-        info.pop("autoplay", None)
+        record.update(is_computer=True, name=name, human=left_name, away=False, autoplay=False)
         events.append({"event": "computer_joined", "seat": seat, "name": left_name})
     state = GameState.from_json(game.state)
     events.append({"event": "resumed", "seat": state.awaiting["seat"]})
     game.status = Game.Status.PLAYING
     game.pause = None
-    Room.objects.filter(pk=game.room_id).update(status=Room.Status.PLAYING, updated=timezone.now())
-    new_state = _computers_play(state, events, _robots(game, seated))
-    _publish(game, seated, events, top=state.top_card, state=new_state, moved=new_state is not state,
-             also=("status", "pause"))
+    new_state = _computers_play(game, state, events)
+    frames, change = _play_on(game, events, top=state.top_card, state=new_state, before=state)
+    change.room_status = change.room_status or Room.Status.PLAYING
+    _save(game, frames, change)
     send_on_commit(room_group(game.room_id), {"type": "roommates.changed"})
 
 
@@ -487,59 +549,65 @@ def game_leave_request(*, room_id: int, seat: int, player_id: int) -> None:
     the seat is freed and its connections get LEAVE_REP (msg_id null). Locks the game row
     (the room row before the game).
     """
+    from rooms.services import seat_free
+
     with transaction.atomic():
-        game = Game.objects.select_for_update().filter(room_id=room_id).first()
+        game = game_read_locked(room_id)
         if game is None:
             if not seat_free(player_id=player_id):
                 raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the room is not waiting")
-            send_on_commit(seat_group(room_id, seat), {"type": "seat.frames",
-                                                       "frames": [messages.leave_rep_frame(seat=seat)]})
+            send_on_commit(seat_group(room_id, seat), seat_message([messages.leave_rep_frame(seat=seat)]))
             return
         if game.status not in RUNNING:
             raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the game is over")
-        seated = _seated(room_id)
+        change = Change()
         if game.status == Game.Status.PLAYING:
-            for info in game.seats:
-                if info["prompt"] is not None:
-                    info["past"].append(info["prompt"]["msg_id"])
-                    info["prompt"] = None
+            for record in game.seats:
+                prompt_retire(record)
             game.status = Game.Status.PAUSED
             game.pause = {"leaving": [], "vacant": [], "waiting_for": [], "saved": None}
-            Room.objects.filter(pk=room_id).update(status=Room.Status.PAUSED, updated=timezone.now())
+            change.room_status = Room.Status.PAUSED
         pause = game.pause
         if seat in pause["vacant"]:
             raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="you have left")
-        if seat not in pause["leaving"]:
-            pause["leaving"].append(seat)
-            pause["saved"] = _save_state(game, seated, SavedGameState.Reason.LEAVE).pk
-            _vote_restart(game, seated)
-            _publish(game, seated, [{"event": "paused", "seat": seat}], top=game.state["pile"][-1],
-                     also=("status", "pause"))
-            _player_states(game, seated, _remaining(game, seated) + pause["leaving"])
-        else:  # asked again: the state once more, for a client that lost it
-            _player_states(game, seated, [seat])
+        if seat in pause["leaving"]:  # asked again: the state once more, for a client that lost it
+            _player_states(game, [seat])
+            return
+        pause["leaving"].append(seat)
+        pause["saved"] = _save_state(game, SavedGameState.Reason.LEAVE).pk
+        _vote_restart(game)
+        frames, notice = _notice(game, [{"event": "paused", "seat": seat}])
+        change.events = notice.events
+        _save(game, frames, change)
+        _player_states(game, _remaining(game) + pause["leaving"])
+
+
+def _paused_game(room_id: int) -> Game:
+    game = game_read_locked(room_id)
+    if game is None:
+        raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
+    return game
 
 
 def game_leave(*, room_id: int, seat: int) -> None:
     """Leave for good after LEAVE_REQUEST (LEAVE): the seat becomes vacant. Locks the game row."""
     with transaction.atomic():
-        game = _locked_game(room_id)
+        game = _paused_game(room_id)
         if game.status != Game.Status.PAUSED or seat not in game.pause["leaving"]:
             raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="send LEAVE_REQUEST first")
-        seated = _seated(room_id)
-        _seat_vacate(game, seated, seat)
-        _vote_settle(game, seated)
+        _seat_vacate(game, seat)
+        _vote_settle(game)
 
 
 def game_add_computer(*, room_id: int, seat: int) -> None:
     """Record `seat`'s yes to computers in the vacant seats (ADD_COMPUTER). Locks the game row."""
     with transaction.atomic():
-        game = _locked_game(room_id)
+        game = _paused_game(room_id)
         if game.status != Game.Status.PAUSED or seat not in game.pause["waiting_for"]:
             raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="no vote is waiting for you")
         game.pause["waiting_for"].remove(seat)
-        game.save(update_fields=["pause", "updated"])
-        _vote_settle(game, _seated(room_id))
+        _save(game, {}, Change())
+        _vote_settle(game)
 
 
 def vote_expire(*, room_id: int) -> bool:
@@ -548,15 +616,14 @@ def vote_expire(*, room_id: int) -> bool:
     Locks the game row.
     """
     with transaction.atomic():
-        game = Game.objects.select_for_update().filter(room_id=room_id, status=Game.Status.PAUSED).first()
-        if game is None:
+        game = game_read_locked(room_id)
+        if game is None or game.status != Game.Status.PAUSED:
             return False
-        seated = _seated(room_id)
         for seat in list(game.pause["leaving"]):
-            _seat_vacate(game, seated, seat)
+            _seat_vacate(game, seat)
         game.pause["waiting_for"] = []
-        game.save(update_fields=["pause", "updated"])
-        _vote_settle(game, seated)
+        _save(game, {}, Change())
+        _vote_settle(game)
         return True
 
 
@@ -572,68 +639,57 @@ def seat_authenticate(*, room_id: int, token: str) -> dict:
     """Return the seat {"player_id", "seat", "name"} that `token` opens in the room, or raise UNAUTHORIZED.
 
     A seat a computer took from a player who left opens again, once the game plays on, with
-    that player's token; it does not during the pause or after the game.
+    that player's token; it does not during the pause or after the game. Reads only.
     """
-    player = (Player.objects.select_related("room")
-              .filter(room_id=room_id, token_hash=token_hash(token)).first())
+    player = Player.objects.select_related("room").filter(room_id=room_id, token_hash=token_hash(token)).first()
     if player is None or player.room.status == Room.Status.CLOSED:
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "token")
-    if player.is_computer or player.room.status == Room.Status.PAUSED:
-        game = Game.objects.filter(room_id=room_id).first()
-        info = game.seats[player.seat] if game is not None else {}
-        if player.is_computer and (game.status != Game.Status.PLAYING or "human" not in info):
+    game = game_read(room_id) if player.room.status != Room.Status.WAITING else None
+    if game is not None:
+        record = game.seats[player.seat]
+        if player.is_computer and (game.status != Game.Status.PLAYING or not record["human"]):
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "the seat is not yours now")
         if game.status == Game.Status.PAUSED and player.seat in game.pause["vacant"]:
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "you left the game")
     return {"player_id": player.pk, "seat": player.seat, "name": player.name}
 
 
+@_retried
 def seat_reclaim(*, room_id: int, player_id: int) -> None:
     """Give a seat a computer took back to the person who left it (`reclaimed`). Locks the game row."""
     with transaction.atomic():
-        game = Game.objects.select_for_update().filter(room_id=room_id, status=Game.Status.PLAYING).first()
+        game = game_read_locked(room_id)
         player = Player.objects.get(pk=player_id)
-        if game is None or "human" not in game.seats[player.seat]:
+        if game is None or game.status != Game.Status.PLAYING or not game.seats[player.seat]["human"]:
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "the seat is not yours now")
-        name = game.seats[player.seat].pop("human")["name"]
+        record = game.seats[player.seat]
+        name = record["human"]
+        record.update(is_computer=False, name=name, human=None, away=False, autoplay=False)
         Player.objects.filter(pk=player_id).update(is_computer=False, name=name, name_key=name.casefold())
-        _publish(game, _seated(room_id), [{"event": "reclaimed", "seat": player.seat}],
-                 top=game.state["pile"][-1], skip_seat=player.seat)
+        _save(game, *_notice(game, [{"event": "reclaimed", "seat": player.seat}], skip_seat=player.seat))
 
 
-def seat_connect(*, room_id: int, player_id: int, channel_name: str) -> dict:
-    """Open a game connection for an authenticated seat; return {"frames", "waiting"}.
+def seat_hello(*, room_id: int, player_id: int) -> dict:
+    """Answer an authenticated HELLO: return {"frames", "waiting"}.
 
-    Before the game: CONNECTED and ROOMMATES, the room hears of it, and the game begins if
-    this connection completes the room (GAME_BEGIN goes to the seat groups after commit).
-    During it: CONNECTED and RESUME, and the others hear `reconnected` if the seat was away,
-    or `reclaimed` if a computer held it since its player left.
+    Before the game: CONNECTED and ROOMMATES; during it: CONNECTED and RESUME. Reads only,
+    except when the person reclaims a seat a computer holds: the connection itself is
+    recorded afterwards by the process's presence writer (rooms.presence), which also
+    begins a completed room's game and tells a running game that the seat is back.
     """
-    reclaiming = Player.objects.filter(pk=player_id, is_computer=True).exists()
-    if reclaiming:
-        seat_reclaim(room_id=room_id, player_id=player_id)
-    was_connected = reclaiming or player_is_connected(player_id=player_id)
-    connection_open(channel_name=channel_name, kind="game", player_id=player_id)
     player = Player.objects.select_related("room").get(pk=player_id)
+    if player.is_computer:
+        seat_reclaim(room_id=room_id, player_id=player.pk)
+        player = Player.objects.select_related("room").get(pk=player_id)
     frames = [messages.connected_frame(room_data(player.room), player_data(player))]
-    game = Game.objects.filter(room_id=room_id).first()
+    game = game_read(room_id) if player.room.status != Room.Status.WAITING else None
     if game is None:
-        frames.append(roommates_frame(room_id=room_id))
-        if game_begin_if_ready(room_id=room_id):
-            return {"frames": frames, "waiting": False}
-        send_on_commit(room_group(room_id), {"type": "roommates.changed"})
-        return {"frames": frames, "waiting": True}
-    if not was_connected or game.seats[player.seat].get("away"):
-        game_presence(room_id=room_id, seat=player.seat, event="reconnected")
-        game.refresh_from_db()
-    info = game.seats[player.seat]
-    resume = _view(game, player.seat, prompt=info["prompt"])
-    frames.append(messages.view_frame(ServerCmd.RESUME, resume, info["msg_id"]))
+        data = roommates_data(room_id=room_id, here=player.seat)
+        if data is not None:
+            frames.append(messages.roommates_frame(data))
+            return {"frames": frames, "waiting": True}
+        game = game_read(room_id)  # it began after the first read
+    record = game.seats[player.seat]
+    resume = _view(game, player.seat, prompt=record["prompt"], here=True)
+    frames.append(messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"]))
     return {"frames": frames, "waiting": False}
-
-
-def seat_disconnect(*, room_id: int, channel_name: str) -> None:
-    """Close a game connection; if its seat has none left in a running game, tell the others."""
-    player = connection_close(channel_name=channel_name)
-    if player is not None:
-        game_presence(room_id=room_id, seat=player.seat, event="disconnected")

@@ -263,6 +263,11 @@ def clean_hello(payload: dict, room_id: int | None = None) -> str:
     return token
 
 
+def wants_batches(payload: dict) -> bool:
+    """Say whether a HELLO asks for batches: several frames in one message (docs/protocol.md "Batching")."""
+    return payload.get("batch") is True
+
+
 def clean_chat(payload: dict) -> str:
     text = payload.get("text")
     if not isinstance(text, str) or not 1 <= len(text.strip()) <= CHAT_MAX:

@@ -1,5 +1,6 @@
-"""Each server process's clock (DESIGN.md "Time"): one task that fires due deadline rows
-and sweeps connections whose heartbeats stopped.
+"""Each server process's clock (docs/architecture.md "Time"): one task that beats the
+process's row, ends the connections of processes that stopped beating, and fires due
+deadline rows.
 
 Daphne has no lifespan events, so the first consumer that connects starts the clock
 (`ensure_clock_running`). Deadlines are claimed with a conditional UPDATE, so however many
@@ -15,13 +16,14 @@ row; it should do its work through one service call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from rooms import services
+from rooms import presence, services
 from rooms.models import Deadline
 
 logger = logging.getLogger(__name__)
@@ -50,28 +52,31 @@ def handler_for(kind: str) -> DeadlineHandler | None:
 
 
 def clock_tick() -> int:
-    """Sweep dead connections, then fire every due deadline; return how many this process fired."""
-    services.connections_sweep()
+    """Beat, sweep dead processes, then fire every due deadline; return how many this process fired."""
+    services.process_beat(unless_recent=True)
+    services.processes_sweep()
     fired = 0
     for deadline_id in services.deadlines_due():
         fired += services.deadline_fire(deadline_id=deadline_id, handler_for=handler_for)
     return fired
 
 
-async def _run() -> None:
+async def _run(stopping: asyncio.Event) -> None:
     ticks = 0
-    while True:
+    while not stopping.is_set():
         try:
             await database_sync_to_async(clock_tick)()
             ticks += 1
             if ticks % PRUNE_EVERY == 0:
                 await database_sync_to_async(services.deadlines_prune)()
+                await database_sync_to_async(services.processes_prune)()
         except asyncio.CancelledError:
             raise
         except Exception:
             # A database hiccup must not stop the clock: the next tick tries again.
             logger.exception("clock tick failed")
-        await asyncio.sleep(settings.CLOCK_INTERVAL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=settings.CLOCK_INTERVAL)
 
 
 def ensure_clock_running() -> None:
@@ -79,22 +84,31 @@ def ensure_clock_running() -> None:
     global _clock
     loop = asyncio.get_running_loop()
     if _clock is None or _clock.done() or _clock.get_loop() is not loop:
-        _clock = loop.create_task(_run(), name="rooms-clock")
+        stopping = asyncio.Event()
+        _clock = loop.create_task(_run(stopping), name="rooms-clock")
+        _clock.stopping = stopping
 
 
 async def stop_clock() -> None:
-    """Stop this process's clock (tests do, before their event loop closes)."""
+    """Write the presence still pending, then stop this process's clock (tests do, before their event loop closes)."""
     global _clock
+    for _ in range(3):  # consumers closing now may note their end a moment later
+        await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(presence.presence_written(), timeout=10)
+        except TimeoutError:
+            logger.warning("presence was still being written when the clock stopped")
     clock, _clock = _clock, None
     if clock is None or clock.done():
         return
     if clock.get_loop() is not asyncio.get_running_loop():
         clock.cancel()
         return
-    clock.cancel()
+    # Let a tick in progress finish: its database work runs on a thread that a cancel would not stop.
+    clock.stopping.set()
     try:
-        await clock
-    except asyncio.CancelledError:
+        await asyncio.wait_for(clock, timeout=30)
+    except (TimeoutError, asyncio.CancelledError):
         pass
 
 

@@ -21,6 +21,7 @@ from lobby_site.wire import (LOBBY_CMDS, ClientCmd, ClientFrame, ErrorCode, Prot
 from rooms import services
 from rooms.clock import ensure_clock_running
 from rooms.notify import LOBBY_GROUP
+from rooms.presence import connection_ended
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,15 @@ shared_listing = SharedListing()
 
 
 class LobbyConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        # However the consumer ends — closed, or cancelled by daphne for being slow to
+        # close — the drafts it opened end with it (a plain call, safe while being cancelled).
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if getattr(self, "drafted", False):
+                connection_ended(self.channel_name)
+
     async def connect(self):
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.own_draft: int | None = None  # the open draft this connection started
@@ -98,33 +108,25 @@ class LobbyConsumer(AsyncWebsocketConsumer):
         self.answered_at = -math.inf  # the latest rooms.changed that a sent listing reflects
         self.pushed_at = -math.inf  # when the last ROOMS_CHANGED went out
         self.pusher: asyncio.Task | None = None
-        self.heartbeat: asyncio.Task | None = None
+        # Whether this connection ever opened a draft: only then does its end touch the
+        # database (its drafts end with it). An idle lobby socket costs no write at all.
+        self.drafted = False
         await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
-        await database_sync_to_async(services.connection_open)(channel_name=self.channel_name, kind="lobby")
         await self.accept()
-        self.heartbeat = asyncio.create_task(self._beat(settings.HEARTBEAT_INTERVAL))
         ensure_clock_running()
 
     async def disconnect(self, code):
-        for task in (self.heartbeat, self.pusher):
-            if task is not None:
-                task.cancel()
+        if self.pusher is not None:
+            self.pusher.cancel()
+        if self.drafted:
+            self.drafted = False
+            connection_ended(self.channel_name)  # its drafts end (docs/protocol.md "Drafts")
         await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
         for draft_id in {*self.waiting, *([self.own_draft] if self.own_draft else [])}:
             await self.channel_layer.group_discard(services.draft_group(draft_id), self.channel_name)
-        # Ends the drafts this connection opened (PROTOCOL.md "Drafts").
-        await database_sync_to_async(services.connection_close)(channel_name=self.channel_name)
 
     async def send_frame(self, message: dict) -> None:
         await self.send(text_data=encode(message))
-
-    async def _beat(self, every: float) -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await database_sync_to_async(services.connection_beat)(channel_name=self.channel_name)
-            except Exception:
-                logger.exception("lobby heartbeat failed")
 
     # --- client commands
 
@@ -148,6 +150,7 @@ class LobbyConsumer(AsyncWebsocketConsumer):
         await self.send_frame(listing_frame(ServerCmd.GET_ROOMS_REP, listing, message.msg_id))
 
     async def start_room_draft(self, message: ClientFrame) -> None:
+        self.drafted = True
         draft = await database_sync_to_async(services.draft_start)(channel_name=self.channel_name)
         self.own_draft = draft["draft_id"]
         await self.channel_layer.group_add(services.draft_group(self.own_draft), self.channel_name)

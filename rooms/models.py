@@ -36,7 +36,7 @@ class Player(models.Model):
     name_key = models.CharField(max_length=24, editable=False)
     token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     is_computer = models.BooleanField(default=False)
-    # A cache of presence (Connection heartbeats are the truth), kept for listing and admin.
+    # Whether the seat has a live game connection: kept with the Connection rows, in the same transactions.
     connected = models.BooleanField(default=False)
     joined = models.DateTimeField(auto_now_add=True)
 
@@ -61,8 +61,9 @@ class RoomDraft(models.Model):
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     since = models.DateTimeField(auto_now_add=True)
-    # The lobby connection that opened it: the draft ends with it.
+    # The lobby connection that opened it, and that connection's process: the draft ends with it.
     creator_channel = models.CharField(max_length=200, blank=True, db_index=True)
+    process = models.CharField(max_length=100, blank=True, db_index=True)
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     ended = models.DateTimeField(null=True, blank=True)
 
@@ -70,22 +71,38 @@ class RoomDraft(models.Model):
         ordering = ["since", "id"]
 
 
-class Connection(models.Model):
-    """A live WebSocket connection, kept alive by heartbeats (DESIGN.md "Presence").
+class ServerProcess(models.Model):
+    """A server process, alive while it beats its row (docs/architecture.md "Presence").
 
-    A seat is connected while any of its connections has a fresh heartbeat, so a killed
-    server process, whose disconnect handlers never run, stops counting once its rows go stale.
+    Presence costs one write per process per HEARTBEAT_INTERVAL, not one per connection: a
+    connection lives while its process beats. A process whose beat is older than
+    HEARTBEAT_STALE died without running its disconnect handlers, and the other processes'
+    clocks end its connections and drafts.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    started = models.DateTimeField(auto_now_add=True)
+    beat = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Connection(models.Model):
+    """A live game connection of a seat, written when it opens and deleted when it ends.
+
+    A seat is connected while it has one (`Player.connected` caches that). The row names
+    its process: when that process stops beating, the connection is gone.
     """
 
     class Kind(models.TextChoices):
-        LOBBY = "lobby"
         GAME = "game"
 
     channel_name = models.CharField(max_length=200, unique=True)
-    kind = models.CharField(max_length=5, choices=Kind.choices)
-    player = models.ForeignKey(Player, null=True, blank=True, on_delete=models.CASCADE, related_name="connections")
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.GAME)
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="connections")
+    process = models.CharField(max_length=100, db_index=True)
     opened = models.DateTimeField(auto_now_add=True)
-    last_seen = models.DateTimeField(db_index=True)
 
 
 class Deadline(models.Model):

@@ -1,9 +1,24 @@
 """Group sends that happen only after the transaction commits (Zulip's send_event_on_commit),
-so no client ever hears of a change that rolled back."""
+so no client ever hears of a change that rolled back.
 
-from asgiref.sync import async_to_sync
+A service runs on the process's ORM thread. Waiting there for each group send (a Redis
+publish) would hold every other database call of the process behind the network, so a
+send queued from a service is handed to the event loop that called the service and goes
+out from one task per loop, in the order queued. Called with no event loop behind it (a
+management command, a test calling a service directly), a send is made at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 LOBBY_GROUP = "lobby"
 
@@ -16,10 +31,61 @@ def seat_group(room_id: int, seat: int) -> str:
     return f"seat.{room_id}.{seat}"
 
 
+class _Outbox:
+    """One event loop's queue of group sends, sent one after another by one task."""
+
+    def __init__(self):
+        self.queue: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
+        self.task = asyncio.get_running_loop().create_task(self._run(), name="group-sends")
+
+    async def _run(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            group, message = await self.queue.get()
+            try:
+                await layer.group_send(group, message)
+            except Exception:
+                # A lost send is recovered by the clients (a msg_id gap, or silence, makes
+                # them ask for the game's status); it must not stop the sends after it.
+                logger.exception("group send to %s failed", group)
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()
+
+
+def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
+    """Return the loop's outbox (run on that loop)."""
+    outbox = _outboxes.get(loop)
+    if outbox is None or outbox.task.done():
+        outbox = _outboxes[loop] = _Outbox()
+    return outbox
+
+
+def _enqueue(group: str, message: dict) -> None:
+    _outbox(asyncio.get_running_loop()).queue.put_nowait((group, message))
+
+
+def send_now(group: str, message: dict) -> None:
+    """Send `message` to `group` from synchronous code, without waiting for it to go out."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running():
+        loop.call_soon_threadsafe(_enqueue, group, message)
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(get_channel_layer().group_send)(group, message)
+        return
+    _enqueue(group, message)
+
+
 def send_on_commit(group: str, message: dict) -> None:
     """Send `message` (a Channels event: {"type": …}) to `group` once the current transaction commits."""
+    transaction.on_commit(lambda: send_now(group, message), robust=True)
 
-    def send():
-        async_to_sync(get_channel_layer().group_send)(group, message)
 
-    transaction.on_commit(send, robust=True)
+async def sends_flushed() -> None:
+    """Wait until every group send queued on this loop has gone out (tests, shutdown)."""
+    outbox = _outboxes.get(asyncio.get_running_loop())
+    while outbox is not None and not outbox.queue.empty():
+        await asyncio.sleep(0.005)

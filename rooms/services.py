@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,13 +22,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from lobby_site.wire import ErrorCode, ProtocolError
-from rooms.models import Connection, Deadline, Player, Room, RoomDraft
+from rooms import signals
+from rooms.models import Connection, Deadline, Player, Room, RoomDraft, ServerProcess
 from rooms.notify import LOBBY_GROUP, room_group, send_on_commit
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_FRESH = timedelta(seconds=30)  # the default of settings.HEARTBEAT_STALE
-PROCESS_NAME = f"{socket.gethostname()}:{os.getpid()}"
+# Unique per process start: a restarted process with the same pid is another process.
+PROCESS_NAME = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 DRAFT_TIMEOUT_KIND = "draft_timeout"
 SEAT_GRACE_KIND = "seat_grace"
 FIRED_KEPT = timedelta(days=1)  # fired deadline rows are kept this long, for the admin and the tests
@@ -101,11 +104,6 @@ def player_by_token(*, room_id: int, token: str) -> Player | None:
     """Return the person whose secret `token` opens a seat of room `room_id`, if any."""
     return (Player.objects.select_related("room")
             .filter(room_id=room_id, token_hash=token_hash(token), is_computer=False).first())
-
-
-def player_is_connected(*, player_id: int) -> bool:
-    """A seat is connected while any of its connections has a fresh heartbeat."""
-    return Connection.objects.filter(player_id=player_id, last_seen__gte=_stale_before()).exists()
 
 
 # --- Notifications (sent after commit) ------------------------------------------------------
@@ -323,7 +321,8 @@ def draft_start(*, channel_name: str) -> dict:
     with transaction.atomic():
         draft = RoomDraft.objects.filter(status=RoomDraft.Status.OPEN, creator_channel=channel_name).first()
         if draft is None:
-            draft = RoomDraft.objects.create(creator_channel=channel_name)
+            process_beat(unless_recent=True)
+            draft = RoomDraft.objects.create(creator_channel=channel_name, process=PROCESS_NAME)
             deadline_schedule(kind=DRAFT_TIMEOUT_KIND, due_at=_seconds_from_now(settings.DRAFT_TIMEOUT),
                               draft_id=draft.pk)
             _notify_lobby()
@@ -364,29 +363,29 @@ def draft_wait(*, draft_id: int) -> dict:
     return {"draft_id": draft.pk, "status": draft.status, "room": room}
 
 
-def _drafts_end_of_channel(channel_name: str) -> None:
-    for draft in RoomDraft.objects.select_for_update().filter(status=RoomDraft.Status.OPEN,
-                                                              creator_channel=channel_name):
-        _draft_end(draft, RoomDraft.Status.CANCELLED)
+# --- Presence (docs/architecture.md "Presence") ---------------------------------------------
 
 
-# --- Presence (DESIGN.md "Presence") ---------------------------------------------------
-
-SeatGoneHook = Callable[[Player], None]
-_seat_gone_hooks: list[SeatGoneHook] = []
+_beaten_at: dict[str, float] = {}  # when this process last beat each process row it writes for
 
 
-def on_seat_gone(hook: SeatGoneHook) -> SeatGoneHook:
-    """Register `hook(player)` to run when the sweep finds a seat's last connection dead.
+def process_beat(*, process: str = PROCESS_NAME, unless_recent: bool = False) -> None:
+    """Record that `process` is alive (its connections and drafts with it).
 
-    The game app registers one to tell a running game's seats (`disconnected`); the rooms
-    app cannot import the game's services without a cycle. Hooks run inside the sweep's
-    transaction.
+    `unless_recent` skips the write when this process beat that row less than half a
+    HEARTBEAT_INTERVAL ago (callers that only need the row to exist and be fresh).
     """
-    if hook not in _seat_gone_hooks:
-        _seat_gone_hooks.append(hook)
-    return hook
+    now = time.monotonic()
+    if unless_recent and now - _beaten_at.get(process, -math.inf) < settings.HEARTBEAT_INTERVAL / 2:
+        return
+    ServerProcess.objects.update_or_create(name=process, defaults={"beat": timezone.now()})
+    _beaten_at[process] = now
 
+
+def _live_processes() -> list[str]:
+    """Return the names of the processes beating now (this one always: it is sweeping)."""
+    fresh = ServerProcess.objects.filter(beat__gte=_stale_before()).values_list("name", flat=True)
+    return [PROCESS_NAME, *fresh]
 
 
 def _grace_start(player: Player, *, since: datetime) -> None:
@@ -395,70 +394,111 @@ def _grace_start(player: Player, *, since: datetime) -> None:
                       room_id=player.room_id, player_id=player.pk)
 
 
-def _connection_gone(connection: Connection, *, ended: datetime) -> Player | None:
-    """Apply the end of a connection (its row already deleted); return its seat if now away."""
-    _drafts_end_of_channel(connection.channel_name)
-    player = connection.player
-    if player is None or player_is_connected(player_id=player.pk):
-        return None
-    Player.objects.filter(pk=player.pk).update(connected=False)
-    if Room.objects.filter(pk=player.room_id, status=Room.Status.WAITING).exists():
-        _grace_start(player, since=ended)
-        _notify_roommates(player.room_id)
-    return player
+def _presence_settle(player_ids: set[int], *, ended: datetime) -> list[tuple]:
+    """Bring `Player.connected` in line with the seats' Connection rows; return the seats that changed.
+
+    A seat that gained its first connection stops its DISCONNECT_GRACE; one that lost its
+    last starts it if its room still waits. Returns [(signal, player)] to send after commit.
+    Locks the players' rows, in id order (so two processes settling the same seats queue).
+    """
+    if not player_ids:
+        return []
+    players = list(Player.objects.select_for_update().filter(pk__in=player_ids).order_by("pk"))
+    live = set(Connection.objects.filter(player_id__in=player_ids).values_list("player_id", flat=True))
+    changed = []
+    for player in players:
+        connected = player.pk in live
+        if connected == player.connected or (player.is_computer and connected):
+            continue
+        Player.objects.filter(pk=player.pk).update(connected=connected)
+        if connected:
+            deadline_cancel(kind=SEAT_GRACE_KIND, player_id=player.pk)
+            changed.append((signals.seat_connected, player))
+        else:
+            if Room.objects.filter(pk=player.room_id, status=Room.Status.WAITING).exists():
+                _grace_start(player, since=ended)
+                _notify_roommates(player.room_id)
+            changed.append((signals.seat_disconnected, player))
+    return changed
 
 
-def connection_open(*, channel_name: str, kind: str, player_id: int | None = None) -> None:
-    """Record a live connection with a fresh heartbeat; a seat's disconnect grace stops."""
-    with transaction.atomic():
-        Connection.objects.update_or_create(
-            channel_name=channel_name,
-            defaults={"kind": kind, "player_id": player_id, "last_seen": timezone.now()})
-        if player_id is not None:
-            Player.objects.filter(pk=player_id).update(connected=True)
-            deadline_cancel(kind=SEAT_GRACE_KIND, player_id=player_id)
+def _presence_tell(changed: list[tuple]) -> None:
+    """Send the seat signals of settled presence changes (the game app listens), each on its own."""
+    for signal, player in changed:
+        try:
+            signal.send(sender=Player, player_id=player.pk, room_id=player.room_id, seat=player.seat)
+        except Exception:
+            logger.exception("presence change of player %s failed", player.pk)
 
 
-def connection_beat(*, channel_name: str) -> None:
-    """Refresh a connection's heartbeat."""
-    Connection.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
+def connections_apply(*, opened: list[tuple[str, int]] = (), closed: list[str] = (),
+                      process: str = PROCESS_NAME) -> None:
+    """Record game connections that opened ([(channel_name, player_id)]) and forget those that ended.
 
-
-def connection_close(*, channel_name: str) -> Player | None:
-    """Forget a connection; return its player if that seat has no live connection left.
-
-    Cancels the drafts the connection opened; a waiting-room seat left with no connection
-    starts its DISCONNECT_GRACE. Locks the connection's drafts.
+    One transaction for a whole batch (rooms.presence gathers them): a seat that gains its
+    first connection or loses its last is told to the game through `rooms.signals`; the
+    drafts of ended lobby connections are cancelled. Locks the affected players' rows.
     """
     with transaction.atomic():
-        connection = Connection.objects.select_related("player").filter(channel_name=channel_name).first()
-        if connection is None:
-            _drafts_end_of_channel(channel_name)
-            return None
-        connection.delete()
-        return _connection_gone(connection, ended=timezone.now())
+        if opened:
+            process_beat(process=process, unless_recent=True)
+            Connection.objects.bulk_create([Connection(channel_name=channel, player_id=player_id, process=process)
+                                            for channel, player_id in opened], ignore_conflicts=True)
+        affected = {player_id for _, player_id in opened}
+        if closed:
+            rows = Connection.objects.filter(channel_name__in=closed)
+            affected |= set(rows.values_list("player_id", flat=True))
+            rows.delete()
+            for draft in RoomDraft.objects.select_for_update().filter(status=RoomDraft.Status.OPEN,
+                                                                      creator_channel__in=closed):
+                _draft_end(draft, RoomDraft.Status.CANCELLED)
+        changed = _presence_settle(affected, ended=timezone.now())
+    _presence_tell(changed)
 
 
-def connections_sweep() -> int:
-    """Treat connections silent for HEARTBEAT_STALE seconds as gone; return how many.
+def connection_open(*, channel_name: str, player_id: int, process: str = PROCESS_NAME) -> None:
+    """Record one live game connection at once (tests and tools; consumers go through rooms.presence)."""
+    connections_apply(opened=[(channel_name, player_id)], process=process)
 
-    Their process died without running disconnect handlers (DESIGN.md "Presence"). Each
-    row is removed with a conditional DELETE, so of several sweeping processes one acts.
+
+def connection_close(*, channel_name: str) -> None:
+    """Forget one connection at once (tests and tools; consumers go through rooms.presence)."""
+    connections_apply(closed=[channel_name])
+
+
+def player_is_connected(*, player_id: int) -> bool:
+    """A seat is connected while it has a live game connection."""
+    return Player.objects.filter(pk=player_id, connected=True).exists()
+
+
+def processes_sweep() -> int:
+    """End the connections and drafts of processes that stopped beating; return how many connections.
+
+    Their process died without running disconnect handlers. The rows are taken with
+    SELECT … FOR UPDATE SKIP LOCKED, so of several sweeping processes one ends each.
     """
-    swept = 0
-    for pk in Connection.objects.filter(last_seen__lt=_stale_before()).values_list("pk", flat=True)[:200]:
-        with transaction.atomic():
-            connection = Connection.objects.select_related("player").filter(pk=pk).first()
-            if connection is None:
-                continue
-            deleted, _ = Connection.objects.filter(pk=pk, last_seen__lt=_stale_before()).delete()
-            if deleted:
-                player = _connection_gone(connection, ended=connection.last_seen)
-                if player is not None and connection.kind == Connection.Kind.GAME:
-                    for hook in _seat_gone_hooks:
-                        hook(player)
-                swept += 1
-    return swept
+    live = _live_processes()
+    dead_drafts = RoomDraft.objects.filter(status=RoomDraft.Status.OPEN).exclude(process__in=live)
+    dead = Connection.objects.exclude(process__in=live)
+    if not dead.exists() and not dead_drafts.exists():
+        return 0
+    with transaction.atomic():
+        for draft in dead_drafts.select_for_update(skip_locked=True)[:200]:
+            _draft_end(draft, RoomDraft.Status.CANCELLED)
+        rows = list(dead.select_for_update(skip_locked=True)[:500])
+        Connection.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        last_beats = dict(ServerProcess.objects.filter(name__in={row.process for row in rows})
+                          .values_list("name", "beat"))
+        ended = min(last_beats.values(), default=timezone.now())
+        changed = _presence_settle({row.player_id for row in rows}, ended=ended)
+    _presence_tell(changed)
+    return len(rows)
+
+
+def processes_prune() -> int:
+    """Delete the rows of processes dead for a day (their connections are long gone)."""
+    deleted, _ = ServerProcess.objects.filter(beat__lt=timezone.now() - FIRED_KEPT).delete()
+    return deleted
 
 
 # --- Deadlines (DESIGN.md "Time") ------------------------------------------------------------

@@ -27,7 +27,7 @@ export function tokenKey(roomId) {
 }
 
 // The saved game a leaver downloads (docs/protocol.md "Browser client"): its state and the
-// resume code, "<room_id>.<token>" like game.protocol.resume_code, that takes the seat back.
+// resume code, "<room_id>.<token>" like lobby_site.wire.resume_code, that takes the seat back.
 export const SAVED_GAME_FORMAT = "discard-saved-game";
 const RESUME_CODE_SEPARATOR = ".";  // tokens are URL-safe base64: never a "."
 const TOKEN_MAX = 200;
@@ -40,7 +40,7 @@ export function resumeCode(roomId, token) {
 
 /**
  * Return {roomId, token} of a resume code, or null if it is not one. Mirrors
- * game.protocol.parse_resume_code, so the lobby refuses what the server would.
+ * lobby_site.wire.parse_resume_code, so the lobby refuses what the server would.
  */
 export function parseResumeCode(code) {
   if (typeof code !== "string") return null;
@@ -97,7 +97,8 @@ export class Outbox {
   }
 
   hello(token, lastMsgId) {
-    return this.frame(ClientCmd.HELLO, {token, last_msg_id: lastMsgId});
+    // batch: the frames of one change arrive as one message (a JSON array).
+    return this.frame(ClientCmd.HELLO, {token, last_msg_id: lastMsgId, batch: true});
   }
 
   answer(replyTo, data) {

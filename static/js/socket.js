@@ -36,14 +36,15 @@ export class GameSocket {
     });
     ws.addEventListener("message", (event) => {
       this.lastHeardAt = Date.now();
-      let frame;
+      let message;
       try {
-        frame = JSON.parse(event.data);
+        message = JSON.parse(event.data);
       } catch {
         console.warn("discard: ignoring a frame that is not JSON");
         return;
       }
-      this.onFrame(frame);
+      // With batching asked for in HELLO, one message may hold several frames, in order.
+      for (const frame of Array.isArray(message) ? message : [message]) this.onFrame(frame);
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;

@@ -5,8 +5,9 @@ import pytest
 from channels.db import database_sync_to_async
 
 from game.engine import GameState, parse_card, parse_cards
+from game.seats import prompt_retire
 from game import messages
-from game.models import Game, GameEvent
+from game.models import Game, GameLog
 from rooms import services as rooms_services
 from rooms.clock import stop_clock
 from tests.game.helpers import CommunicatorClient
@@ -97,7 +98,7 @@ def game_row(room_id: int) -> dict:
     """Return what a refused request must not change: the game row and its event log."""
     game = Game.objects.get(room_id=room_id)
     return {"state": game.state, "version": game.version, "seats": game.seats, "status": game.status,
-            "event_count": game.event_count, "events": GameEvent.objects.filter(game=game).count()}
+            "event_count": game.event_count, "log": GameLog.objects.filter(game=game).count()}
 
 
 def install_state(room_id: int, hands: list[str], top: str, current: int, pending_pick: dict | None = None) -> None:
@@ -117,9 +118,7 @@ def install_state(room_id: int, hands: list[str], top: str, current: int, pendin
     state.turn_laid = state.turn_called = state.turn_active = False
     names = [name for name in game.room.players.order_by("seat").values_list("name", flat=True)]
     for info in game.seats:
-        if info["prompt"]:
-            info["past"].append(info["prompt"]["msg_id"])
-            info["prompt"] = None
+        prompt_retire(info)
     info = game.seats[current]
     info["msg_id"] += 1
     info["prompt"] = {"msg_id": info["msg_id"], "payload": messages.new_prompt(state, current, names)}

@@ -55,7 +55,8 @@ def game_row(database_url: str, room_id: int) -> dict:
         row = conn.execute("SELECT id, state, status, seats, event_count FROM game_game WHERE room_id = %s",
                            (room_id,)).fetchone()
         games = conn.execute("SELECT count(*) FROM game_game WHERE room_id = %s", (room_id,)).fetchone()[0]
-        events = conn.execute("SELECT count(*) FROM game_gameevent WHERE game_id = %s", (row[0],)).fetchone()[0]
+        events = conn.execute("SELECT coalesce(sum(jsonb_array_length(events)), 0) FROM game_gamelog "
+                              "WHERE game_id = %s", (row[0],)).fetchone()[0]
     state = row[1] if isinstance(row[1], dict) else json.loads(row[1])
     seats = row[3] if isinstance(row[3], list) else json.loads(row[3])
     return {"state": state, "status": row[2], "seats": seats, "event_count": row[4], "events": events,

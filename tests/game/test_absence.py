@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from game.models import Game
-from rooms.models import Connection, Deadline
+from rooms.models import Connection, Deadline, Player, ServerProcess
 from tests.game.conftest import event_of, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -46,7 +46,7 @@ async def test_an_away_seat_is_autoplayed_after_away_wait_until_it_returns(game2
     await back.expect("RESUME")
     assert (await event_of(present, "reconnected"))["seat"] == away.seat
     seats_json = await db(lambda: Game.objects.get(room_id=room_id).seats)()
-    assert "autoplay" not in seats_json[away.seat] and "away" not in seats_json[away.seat]
+    assert not seats_json[away.seat]["autoplay"] and not seats_json[away.seat]["away"]
 
 
 async def test_an_away_seat_that_returns_within_away_wait_plays_itself(game2, connect, settings):
@@ -82,7 +82,7 @@ async def test_turn_timeout_has_the_computer_act_once_for_a_silent_player(make_r
     assert (await event_of(other, "autoplay")) == {"event": "autoplay", "seat": silent.seat}
     assert (await event_of(silent, "autoplay"))["seat"] == silent.seat
     seats_json = await db(lambda: Game.objects.get(room_id=room_id).seats)()
-    assert "autoplay" not in seats_json[silent.seat]  # once: it is not handed over for good
+    assert not seats_json[silent.seat]["autoplay"]  # once: it is not handed over for good
 
 
 async def test_the_sweep_of_a_dead_connection_shows_the_seat_disconnected(game2, settings):
@@ -93,9 +93,27 @@ async def test_the_sweep_of_a_dead_connection_shows_the_seat_disconnected(game2,
         await seat.drain()
     dead, other = seats
 
-    # As if its process died: its heartbeat stops (no disconnect handler runs).
+    # As if its process died: its connection belongs to a process that stopped beating a
+    # minute ago (no disconnect handler runs).
+    await db(lambda: ServerProcess.objects.create(name="dead:1:x", beat=timezone.now() - timedelta(seconds=60)))()
     await db(lambda: Connection.objects.filter(player__room_id=room_id, player__seat=dead.seat).update(
-        last_seen=timezone.now() - timedelta(seconds=60)))()
+        process="dead:1:x"))()
 
     assert (await event_of(other, "disconnected")) == {"event": "disconnected", "seat": dead.seat}
     assert await db(lambda: Game.objects.get(room_id=room_id).seats[dead.seat].get("away"))()
+
+
+async def test_a_consumer_killed_while_closing_leaves_no_live_connection(game2):
+    """daphne kills a consumer that is slow to close: its task is cancelled and no disconnect handler runs."""
+    room_id, seats = game2
+    await settle(seats)
+    for seat in seats:
+        await seat.drain()
+    killed, other = seats
+
+    killed.communicator.future.cancel()
+
+    assert (await event_of(other, "disconnected")) == {"event": "disconnected", "seat": killed.seat}
+    assert not await db(Connection.objects.filter(player__room_id=room_id, player__seat=killed.seat).exists)()
+    assert not await db(lambda: Player.objects.get(room_id=room_id, seat=killed.seat).connected)()
+    assert await db(lambda: Game.objects.get(room_id=room_id).seats[killed.seat]["away"])()

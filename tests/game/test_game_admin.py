@@ -2,7 +2,7 @@
 
 import pytest
 
-from game.models import Game, GameEvent
+from game.models import Game, GameLog
 from game.services import game_begin_if_ready
 from rooms.models import Player
 from rooms.services import connection_open, room_create
@@ -16,10 +16,10 @@ def game(settings):
     room, _ = room_create(room_name="Admin table", num_of_players=2, user_name="Ann", computers=1)
     # A room whose only human is not connected does not begin...
     assert game_begin_if_ready(room_id=room["room_id"]) is False
-    connection_open(channel_name="test-channel", kind="game",
+    # ...and begins when it connects, exactly once.
+    connection_open(channel_name="test-channel",
                     player_id=Player.objects.get(room_id=room["room_id"], seat=0).pk)
-    # ...and begins once it is, exactly once.
-    assert game_begin_if_ready(room_id=room["room_id"]) is True
+    assert Game.objects.filter(room_id=room["room_id"]).count() == 1
     assert game_begin_if_ready(room_id=room["room_id"]) is False
     return Game.objects.get(room_id=room["room_id"])
 
@@ -39,8 +39,8 @@ def test_game_page_shows_its_events_and_cannot_be_edited(admin_client, game):
     assert admin_client.get("/admin/game/game/add/").status_code == 403
 
 
-def test_event_list_names_each_event(admin_client, game):
-    page = admin_client.get("/admin/game/gameevent/")
+def test_log_list_names_each_event(admin_client, game):
+    page = admin_client.get("/admin/game/gamelog/")
     assert page.status_code == 200
-    assert GameEvent.objects.filter(game=game).exists()
+    assert GameLog.objects.filter(game=game).exists()
     assert "turn" in page.content.decode()

@@ -1,32 +1,93 @@
-"""The game services called directly: a move costs a fixed handful of queries (no N+1)."""
+"""The game services called directly: a move costs two database round trips, counted at the
+driver (libpq's own trace of the wire messages), BEGIN and COMMIT included, however many
+computer turns it sets off."""
 
+import contextlib
+import tempfile
+
+import psycopg
 import pytest
+from django.db import connection
 
-from game.models import Game
+from game.models import Game, GameLog
 from game.services import game_answer, game_begin_if_ready
+from game.store import Change, game_read, game_save
 from rooms.models import Player
 from rooms.services import connection_open, room_create
 from tests.game.helpers import answer_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.mark.parametrize("computers", [1, 7])
-def test_a_move_takes_a_fixed_number_of_queries(settings, django_assert_max_num_queries, computers):
-    settings.GAME_SEED = 3
-    room, _ = room_create(room_name="Queries", num_of_players=computers + 1, user_name="Ann", computers=computers)
+@contextlib.contextmanager
+def round_trips():
+    """Count the round trips of the Django connection: every ReadyForQuery the server sends ends one."""
+    assert connection.vendor == "postgresql", "the suite runs on PostgreSQL (.ci/test)"
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    counted = []
+    with tempfile.TemporaryFile(mode="w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
+        try:
+            yield counted
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            lines = trace.read().splitlines()
+            counted.append(sum(1 for line in lines if line.startswith("B\t") and "ReadyForQuery" in line))
+            counted.append(lines)
+
+
+def begun(humans: int, computers: int) -> int:
+    room, _ = room_create(room_name="Round trips", num_of_players=humans + computers, user_name="Ann",
+                          computers=computers)
     room_id = room["room_id"]
-    connection_open(channel_name="q", kind="game", player_id=Player.objects.get(room_id=room_id, seat=0).pk)
-    assert game_begin_if_ready(room_id=room_id)
+    for k in range(1, humans):
+        from rooms.services import room_join
+        room_join(room_id=room_id, user_name=f"P{k}")
+    for player in Player.objects.filter(room_id=room_id, is_computer=False):
+        connection_open(channel_name=f"rt-{player.pk}", player_id=player.pk)
+    assert Game.objects.filter(room_id=room_id).exists() or game_begin_if_ready(room_id=room_id)
+    return room_id
 
-    for _ in range(5):
+
+@pytest.mark.parametrize(("humans", "computers"), [(2, 0), (1, 1), (1, 7)])
+def test_a_move_is_two_round_trips_with_and_without_computers(settings, humans, computers):
+    settings.GAME_SEED = 3
+    room_id = begun(humans, computers)
+    moves = 0
+    for _ in range(12):
         game = Game.objects.get(room_id=room_id)
         if game.status != "playing":
             break
-        prompt = game.seats[0]["prompt"]
-        hand = game.state["hands"][0]
-        # Savepoint, lock + read the game, read the seats, insert the events, update the game
-        # (and the room when it ends), release: however many computers played.
-        with django_assert_max_num_queries(7):
-            game_answer(room_id=room_id, seat=0, payload={"reply_to": prompt["msg_id"],
-                                                         "data": answer_for(prompt["payload"], hand)})
+        seat = next(s for s, record in enumerate(game.seats) if record["prompt"])
+        prompt = game.seats[seat]["prompt"]
+        hand = game.state["hands"][seat]
+        log_rows = GameLog.objects.filter(game=game).count()
+        with round_trips() as counted:
+            game_answer(room_id=room_id, seat=seat, payload={"reply_to": prompt["msg_id"],
+                                                             "data": answer_for(prompt["payload"], hand)})
+        trips, lines = counted
+        assert 1 <= trips <= 2, "\n".join(lines)
+        after = Game.objects.get(room_id=room_id)
+        assert after.version == game.version + 1
+        assert GameLog.objects.filter(game=game).count() == log_rows + 1  # one log row per move
+        moves += 1
+    assert moves >= 3
+
+
+def test_a_save_that_lost_the_race_changes_nothing(settings):
+    settings.GAME_SEED = 3
+    room_id = begun(1, 1)
+    first, second = game_read(room_id), game_read(room_id)
+    first.pause = {"probe": 1}
+    assert game_save(first, Change(events=[{"event": "chat", "seat": 0, "name": "Ann", "text": "a"}]), ("pause",))
+    second.pause = {"probe": 2}
+    assert not game_save(second, Change(events=[{"event": "chat", "seat": 0, "name": "Ann", "text": "b"}]),
+                         ("pause",))
+    stored = Game.objects.get(room_id=room_id)
+    assert stored.pause == {"probe": 1}
+    assert stored.version == first.version
+    texts = [e.get("text") for row in GameLog.objects.filter(game=stored) for e in row.events]
+    assert "a" in texts and "b" not in texts

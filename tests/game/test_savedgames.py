@@ -19,8 +19,8 @@ def saved(settings):
     settings.GAME_SEED = 9
     room, _ = room_create(room_name="Saved table", num_of_players=2, user_name="Ann", computers=1)
     ann = Player.objects.get(room_id=room["room_id"], seat=0)
-    connection_open(channel_name="saved-test", kind="game", player_id=ann.pk)
-    assert game_begin_if_ready(room_id=room["room_id"])
+    connection_open(channel_name="saved-test", player_id=ann.pk)
+    assert not game_begin_if_ready(room_id=room["room_id"])  # connecting began it
     game_leave_request(room_id=room["room_id"], seat=0, player_id=ann.pk)
     game_leave(room_id=room["room_id"], seat=0)
     return list(SavedGameState.objects.filter(room_id=room["room_id"]).order_by("id"))

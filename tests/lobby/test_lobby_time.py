@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from rooms import clock, services
-from rooms.models import Connection, Deadline, Player, Room, RoomDraft
+from rooms.models import Connection, Deadline, Player, Room, RoomDraft, ServerProcess
 from tests.lobby.helpers import room_payload, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,7 +43,7 @@ async def test_a_seat_nobody_connects_to_is_freed_after_the_grace(lobby, setting
     settings.DISCONNECT_GRACE = 1.0
     watcher, joiner = await lobby(), await lobby()
     room, ann = await database_sync_to_async(services.room_create)(room_name="T", num_of_players=3, user_name="Ann")
-    await database_sync_to_async(services.connection_open)(channel_name="game.ann", kind="game",
+    await database_sync_to_async(services.connection_open)(channel_name="game.ann",
                                                            player_id=ann["player_id"])
 
     bob = (await joiner.request("JOIN_ROOM", {"room_id": room["room_id"], "user_name": "Bob"}))["payload"]["data"]
@@ -59,7 +59,7 @@ async def test_the_grace_counts_from_the_end_of_the_last_connection(lobby, setti
     settings.DISCONNECT_GRACE = 0.5
     watcher = await lobby()
     room, ann = await database_sync_to_async(services.room_create)(room_name="T", num_of_players=3, user_name="Ann")
-    await database_sync_to_async(services.connection_open)(channel_name="game.ann", kind="game",
+    await database_sync_to_async(services.connection_open)(channel_name="game.ann",
                                                            player_id=ann["player_id"])
     await watcher.assert_silent(0.8)  # past the grace counted from the join: she is still seated
     assert await database_sync_to_async(Player.objects.filter(pk=ann["player_id"]).exists)()
@@ -83,18 +83,24 @@ async def test_seat_grace_does_not_apply_once_the_game_has_begun(lobby, settings
     assert await database_sync_to_async(Player.objects.filter(pk=ann["player_id"]).exists)()
 
 
-async def test_a_silent_lobby_connection_is_swept_and_its_draft_ends(lobby, settings):
-    settings.HEARTBEAT_STALE = 0.5
-    settings.HEARTBEAT_INTERVAL = 0.1
-    waiter = await lobby()
-    settings.HEARTBEAT_INTERVAL = 3600  # the creator's heartbeats stop, as if its process were frozen
-    creator = await lobby()
+async def test_the_draft_of_a_dead_process_is_swept(lobby, settings):
+    waiter, creator = await lobby(), await lobby()
     draft_id = (await creator.request("START_ROOM_DRAFT", {}, expect="DRAFT_STARTED"))["payload"]["data"]["draft_id"]
+    kept = (await waiter.request("START_ROOM_DRAFT", {}, expect="DRAFT_STARTED"))["payload"]["data"]["draft_id"]
     await waiter.request("WAIT_FOR_DRAFT", {"draft_id": draft_id}, expect="WAITING_FOR_DRAFT")
+    # As if the creator's process died: its draft names a process that stopped beating.
+    stale = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE + 1)
+    await database_sync_to_async(ServerProcess.objects.create)(name="dead:1:x", beat=stale)
+    await database_sync_to_async(RoomDraft.objects.filter(pk=draft_id).update)(process="dead:1:x")
 
     assert (await waiter.expect("DRAFT_CANCELLED"))["payload"]["data"] == {"draft_id": draft_id}
-    # Only the creator's row was swept: the waiter kept beating.
-    assert await database_sync_to_async(Connection.objects.count)() == 1
+    # Only the dead process's draft ended: this process beats.
+    assert (await database_sync_to_async(RoomDraft.objects.get)(pk=kept)).status == "open"
+
+
+async def test_an_idle_lobby_connection_writes_nothing(lobby):
+    await lobby()
+    assert await database_sync_to_async(Connection.objects.count)() == 0
 
 
 async def seen_after(watcher, players: list[str]) -> None:
@@ -109,13 +115,14 @@ async def test_a_stale_game_connection_starts_the_seat_grace(lobby, settings):
     room, ann = await database_sync_to_async(services.room_create)(room_name="T", num_of_players=3, user_name="Ann")
     bob = (await watcher.request("JOIN_ROOM", {"room_id": room["room_id"], "user_name": "Bob"}))["payload"]["data"]
     for name, player in (("ann", ann), ("bob", bob["player"])):
-        await database_sync_to_async(services.connection_open)(channel_name=f"game.{name}", kind="game",
+        await database_sync_to_async(services.connection_open)(channel_name=f"game.{name}",
                                                                player_id=player["player_id"])
     await seen_after(watcher, ["Ann", "Bob"])
-    # Bob's server process dies: his heartbeat row goes stale and no disconnect handler runs.
-    # His grace counts from his last heartbeat, so it is already over.
+    # Bob's server process dies: it stops beating and no disconnect handler runs.
+    # His grace counts from his process's last beat, so it is already over.
     stale = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE + settings.DISCONNECT_GRACE)
-    await database_sync_to_async(Connection.objects.filter(channel_name="game.bob").update)(last_seen=stale)
+    await database_sync_to_async(ServerProcess.objects.create)(name="dead:1:x", beat=stale)
+    await database_sync_to_async(Connection.objects.filter(channel_name="game.bob").update)(process="dead:1:x")
 
     await watcher.push_until(lambda data: data["rooms"] and data["rooms"][0]["players"] == ["Ann"])
 

@@ -1,0 +1,133 @@
+"""Reading a game and saving a change to it: one read, one write (docs/architecture.md "A move").
+
+A change is saved with a compare-and-set on the game row's version — `UPDATE … WHERE version
+= <the version read>` — together with its log row, the deadlines it schedules and the room's
+new status. On PostgreSQL that is ONE statement (data-modifying WITH clauses hang every
+insert on the UPDATE's success), so a move costs two round trips however many computer turns
+it sets off: the read and the write. No row lock is held between them; a change that finds
+the version moved on is not saved, and its service reads again and retries.
+
+Other databases (SQLite) get the same writes in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from game.models import Game, GameLog
+from game.seats import SeatRecord
+from rooms.models import Deadline, Room
+
+RECENT_EVENTS = 20  # docs/protocol.md "View": recent_events holds the last 20 events
+
+
+def game_read(room_id: int) -> Game | None:
+    """Return the room's game as it stands (no lock), or None before the game."""
+    return Game.objects.filter(room_id=room_id).first()
+
+
+def game_read_locked(room_id: int) -> Game | None:
+    """Return the room's game with its row locked (SELECT … FOR UPDATE) until the transaction ends.
+
+    For the rare changes that also write other tables (leaving, reclaiming a seat), so a
+    concurrent move waits instead of retrying; the save still compares the version.
+    """
+    return Game.objects.select_for_update().filter(room_id=room_id).first()
+
+
+@dataclass
+class Change:
+    """What a service does to a game besides its row: the public events to log, the
+    deadlines to schedule, the room's new status."""
+
+    events: list[dict] = field(default_factory=list)
+    deadlines: list[dict] = field(default_factory=list)  # Deadline fields (kind, due_at, room_id, …)
+    room_status: str | None = None
+
+
+def game_save(game: Game, change: Change, fields: tuple[str, ...]) -> bool:
+    """Save `fields` of `game` and `change` if the row still has the version `game` was read at.
+
+    Return whether it was saved; on success `game` holds the new version, event count and
+    recent events. Takes no lock: the UPDATE's WHERE clause is the compare-and-set.
+    """
+    read_version = game.version
+    now = timezone.now()
+    new = {"version": read_version + 1, "updated": now}
+    if change.events:
+        new["event_count"] = game.event_count + len(change.events)
+        new["recent"] = (game.recent + change.events)[-RECENT_EVENTS:]
+    values = {name: getattr(game, name) for name in fields} | new
+    log = (GameLog(game_id=game.pk, version=new["version"], seq=game.event_count, events=change.events, created=now)
+           if change.events else None)
+    deadlines = [Deadline(**d) for d in change.deadlines]
+    if connection.vendor == "postgresql":
+        saved = _save_in_one_statement(game, read_version, values, log, deadlines, change.room_status, now)
+    else:
+        saved = _save_in_one_transaction(game, read_version, values, log, deadlines, change.room_status, now)
+    if saved:
+        for name, value in new.items():
+            setattr(game, name, value)
+    return saved
+
+
+def _save_in_one_transaction(game, read_version, values, log, deadlines, room_status, now) -> bool:
+    with transaction.atomic():
+        if not Game.objects.filter(pk=game.pk, version=read_version).update(**values):
+            return False
+        if log is not None:
+            log.save(force_insert=True)
+        if deadlines:
+            Deadline.objects.bulk_create(deadlines)
+        if room_status is not None:
+            Room.objects.filter(pk=game.room_id).update(status=room_status, updated=now)
+        return True
+
+
+def _save_in_one_statement(game, read_version, values, log, deadlines, room_status, now) -> bool:
+    quote = connection.ops.quote_name
+    sets, params = [], []
+    for name, value in values.items():
+        model_field = Game._meta.get_field(name)
+        sets.append(f"{quote(model_field.column)} = %s")
+        params.append(model_field.get_db_prep_save(value, connection))
+    sql = [f"WITH moved AS (UPDATE {quote(Game._meta.db_table)} SET {', '.join(sets)} "
+           f"WHERE {quote('id')} = %s AND {quote('version')} = %s RETURNING {quote('id')})"]
+    params += [game.pk, read_version]
+    inserts = ([log] if log is not None else []) + deadlines
+    for k, row in enumerate(inserts):
+        columns, row_params = _insert_values(row)
+        sql.append(f", ins{k} AS (INSERT INTO {quote(row._meta.db_table)} ({', '.join(columns)}) "
+                   f"SELECT {', '.join(['%s'] * len(columns))} FROM moved)")
+        params += row_params
+    if room_status is not None:
+        sql.append(f", room_changed AS (UPDATE {quote(Room._meta.db_table)} SET {quote('status')} = %s, "
+                   f"{quote('updated')} = %s WHERE {quote('id')} = %s AND EXISTS (SELECT 1 FROM moved))")
+        params += [room_status, Room._meta.get_field("updated").get_db_prep_save(now, connection), game.room_id]
+    sql.append(" SELECT count(*) FROM moved")
+    with connection.cursor() as cursor:
+        cursor.execute("".join(sql), params)
+        return cursor.fetchone()[0] == 1
+
+
+def _insert_values(row: Model) -> tuple[list[str], list]:
+    """Return the columns and prepared values of a new row (every concrete field but the id)."""
+    columns, values = [], []
+    for model_field in row._meta.concrete_fields:
+        if model_field.primary_key:
+            continue
+        value = getattr(row, model_field.attname)
+        if value is None and not model_field.null:
+            value = model_field.get_default()
+        columns.append(connection.ops.quote_name(model_field.column))
+        values.append(model_field.get_db_prep_save(value, connection))
+    return columns, values
+
+
+def seats_of(game: Game) -> list[SeatRecord]:
+    """Return the game's seat records (typed view of the JSON column)."""
+    return game.seats
