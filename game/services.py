@@ -27,7 +27,7 @@ from django.utils import timezone
 from game import messages
 from game.engine import STRATEGIES, GameState, IllegalAction, apply, computer_rng, new_game, view
 from game.models import Game, SavedGameState
-from game.seats import SeatRecord, answers_for, prompt_retire, seat_record, shown_players
+from game.seats import answers_for, prompt_retire, seat_record, shown_players
 from game.store import Change, game_read, game_read_locked, game_save
 from lobby_site.wire import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message, encode
 from rooms.clock import deadline_handler

@@ -19,7 +19,6 @@ from django.db.models import Model
 from django.utils import timezone
 
 from game.models import Game, GameLog
-from game.seats import SeatRecord
 from rooms.models import Deadline, Room
 
 RECENT_EVENTS = 20  # docs/protocol.md "View": recent_events holds the last 20 events
@@ -126,8 +125,3 @@ def _insert_values(row: Model) -> tuple[list[str], list]:
         columns.append(connection.ops.quote_name(model_field.column))
         values.append(model_field.get_db_prep_save(value, connection))
     return columns, values
-
-
-def seats_of(game: Game) -> list[SeatRecord]:
-    """Return the game's seat records (typed view of the JSON column)."""
-    return game.seats

@@ -177,3 +177,6 @@ RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connec
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks
 HEARTBEAT_INTERVAL = _env_float("HEARTBEAT_INTERVAL", 10)  # seconds between a connection's beats
 HEARTBEAT_STALE = _env_float("HEARTBEAT_STALE", 30)  # a connection this long silent is gone
+
+# The lobby listing (PROTOCOL.md "Lobby listing"): open rooms listed per GET_ROOMS_REP/ROOMS_CHANGED.
+ROOMS_LISTED = _env_int("ROOMS_LISTED", 50)

@@ -251,6 +251,16 @@ def clean_draft_id(payload: dict) -> int:
     return clean_id(payload.get("draft_id"), "draft_id")
 
 
+def clean_search(payload: dict) -> str:
+    """Return `GET_ROOMS`'s trimmed `search` ("" when absent or null: no filter)."""
+    search = payload.get("search")
+    if search is None:
+        return ""
+    if not isinstance(search, str) or len(search.strip()) > ROOM_NAME_MAX:
+        raise ProtocolError(ErrorCode.INVALID, "search", f"must be a string of at most {ROOM_NAME_MAX} characters")
+    return search.strip()
+
+
 def clean_hello(payload: dict, room_id: int | None = None) -> str:
     """Return the token of a HELLO: its `token`, or the token in its `resume_code` for room `room_id`."""
     token = payload.get("token")
@@ -414,7 +424,8 @@ def check_frame(message: dict) -> None:
     elif cmd == ServerCmd.GAME_EVENT:
         check_event(data)
     elif cmd in (ServerCmd.GET_ROOMS_REP, ServerCmd.ROOMS_CHANGED):
-        assert set(data) == {"rooms", "drafts"}
+        assert set(data) == {"rooms", "open_total", "drafts", "drafts_total"}
+        assert data["open_total"] >= len(data["rooms"]) and data["drafts_total"] >= len(data["drafts"])
         for room in data["rooms"]:
             assert set(room) == ROOM_KEYS, room
     elif cmd in (ServerCmd.CREATE_A_ROOM_REP, ServerCmd.JOIN_ROOM_REP):

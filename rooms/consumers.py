@@ -1,52 +1,30 @@
 """LobbyConsumer: the lobby protocol on /ws/lobby/ (PROTOCOL.md "Lobby").
 
 Thin: each client command is parsed with lobby_site.wire, handled by one service call, and
-answered with what it returns. Group events (`rooms.changed`, `draft.resolved`,
-`draft.cancelled`) map to the handler methods of the same names.
+answered with what it returns. Group events (`draft.resolved`, `draft.cancelled`) map to
+the handler methods of the same names; `ROOMS_CHANGED` comes from rooms.listing's publisher.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from lobby_site.wire import (LOBBY_CMDS, ClientCmd, ClientFrame, ErrorCode, ProtocolError, RateLimiter,
-                           ServerCmd, clean_create_room, clean_draft_id, clean_join_room, encode,
+                           ServerCmd, clean_create_room, clean_draft_id, clean_join_room, clean_search, encode,
                            error_frame, frame, parse_frame, reply_id)
 from rooms import services
 from rooms.clock import ensure_clock_running
-from rooms.notify import LOBBY_GROUP
+from rooms.listing import listing_frame, listing_publisher
 from rooms.presence import connection_ended
 
 logger = logging.getLogger(__name__)
 
-ROOMS_CHANGED_MIN_GAP = 0.2  # seconds: at most 5 ROOMS_CHANGED a second (PROTOCOL.md)
-
 
 # --- Frames ----------------------------------------------------------------------------------
-
-
-def listing_frame(cmd: ServerCmd, listing: dict, reply_to: int | None = None) -> dict:
-    """Build `GET_ROOMS_REP` or `ROOMS_CHANGED`: the prompt and next_cmd follow what is open."""
-    rooms, drafts = len(listing["rooms"]), len(listing["drafts"])
-    if rooms:
-        next_cmd = ClientCmd.JOIN_ROOM
-        text = f"{rooms} room{'s are' if rooms > 1 else ' is'} open: join one, or create your own."
-    elif drafts:
-        next_cmd = ClientCmd.WAIT_FOR_DRAFT
-        text = "No room is open yet."
-    else:
-        next_cmd = ClientCmd.CREATE_A_ROOM
-        text = "No room is open: create one."
-    if drafts:
-        being = "A room is" if drafts == 1 else f"{drafts} rooms are"
-        text += f" {being} being created: wait for it, or create your own."
-    return frame(cmd, text, data=listing, next_cmd=next_cmd, reply_to=reply_to)
 
 
 def draft_resolved_frame(draft_id: int, room: dict) -> dict:
@@ -57,34 +35,6 @@ def draft_resolved_frame(draft_id: int, room: dict) -> dict:
 def draft_cancelled_frame(draft_id: int, reply_to: int | None = None) -> dict:
     return frame(ServerCmd.DRAFT_CANCELLED, "That room will not be created: create your own.",
                  data={"draft_id": draft_id}, next_cmd=ClientCmd.CREATE_A_ROOM, reply_to=reply_to)
-
-
-class SharedListing:
-    """One lobby listing query per process serves every local connection that needs one.
-
-    A listing whose query started after a connection heard of a change reflects that
-    change (the change committed before its event was sent), so it can be shared.
-    """
-
-    def __init__(self):
-        self.started = -math.inf
-        self.query: asyncio.Future | None = None
-
-    async def newer_than(self, heard_at: float) -> dict:
-        loop = asyncio.get_running_loop()
-        if self.query is None or self.started < heard_at or self.query.get_loop() is not loop:
-            self.started = loop.time()
-            self.query = asyncio.ensure_future(database_sync_to_async(services.lobby_listing)())
-        query = self.query
-        try:
-            return await asyncio.shield(query)
-        except Exception:
-            if self.query is query:
-                self.query = None
-            raise
-
-
-shared_listing = SharedListing()
 
 
 # --- Consumer --------------------------------------------------------------------------------
@@ -104,24 +54,18 @@ class LobbyConsumer(AsyncWebsocketConsumer):
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.own_draft: int | None = None  # the open draft this connection started
         self.waiting: set[int] = set()  # drafts this connection waits for
-        self.changed_at = -math.inf  # when the last unanswered rooms.changed arrived
-        self.answered_at = -math.inf  # the latest rooms.changed that a sent listing reflects
-        self.pushed_at = -math.inf  # when the last ROOMS_CHANGED went out
-        self.pusher: asyncio.Task | None = None
         # Whether this connection ever opened a draft: only then does its end touch the
         # database (its drafts end with it). An idle lobby socket costs no write at all.
         self.drafted = False
-        await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
         await self.accept()
+        await listing_publisher.join(self)  # ROOMS_CHANGED comes from the process's publisher
         ensure_clock_running()
 
     async def disconnect(self, code):
-        if self.pusher is not None:
-            self.pusher.cancel()
         if self.drafted:
             self.drafted = False
             connection_ended(self.channel_name)  # its drafts end (docs/protocol.md "Drafts")
-        await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
+        await listing_publisher.leave(self)
         for draft_id in {*self.waiting, *([self.own_draft] if self.own_draft else [])}:
             await self.channel_layer.group_discard(services.draft_group(draft_id), self.channel_name)
 
@@ -146,8 +90,12 @@ class LobbyConsumer(AsyncWebsocketConsumer):
             logger.exception("lobby command failed")
 
     async def get_rooms(self, message: ClientFrame) -> None:
-        listing = await database_sync_to_async(services.lobby_listing)()
-        await self.send_frame(listing_frame(ServerCmd.GET_ROOMS_REP, listing, message.msg_id))
+        search = clean_search(message.payload)
+        if search:
+            listing = await database_sync_to_async(services.lobby_listing)(search=search)
+        else:
+            listing = await listing_publisher.listing()  # shared, and reused until the next change
+        await self.send_frame(listing_frame(ServerCmd.GET_ROOMS_REP, listing, message.msg_id, search))
 
     async def start_room_draft(self, message: ClientFrame) -> None:
         self.drafted = True
@@ -210,25 +158,6 @@ class LobbyConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(services.draft_group(draft_id), self.channel_name)
 
     # --- group events
-
-    async def rooms_changed(self, event):
-        self.changed_at = asyncio.get_running_loop().time()
-        if self.pusher is None or self.pusher.done():
-            self.pusher = asyncio.create_task(self._push_rooms())
-
-    async def _push_rooms(self) -> None:
-        """Send ROOMS_CHANGED until no change is left unanswered, at most one per ROOMS_CHANGED_MIN_GAP."""
-        loop = asyncio.get_running_loop()
-        while self.changed_at > self.answered_at:
-            await asyncio.sleep(max(0.0, self.pushed_at + ROOMS_CHANGED_MIN_GAP - loop.time()))
-            heard_at = self.changed_at
-            try:
-                listing = await shared_listing.newer_than(heard_at)
-            except Exception:
-                logger.exception("lobby listing failed")
-                return
-            self.answered_at, self.pushed_at = heard_at, loop.time()
-            await self.send_frame(listing_frame(ServerCmd.ROOMS_CHANGED, listing))
 
     async def draft_resolved(self, event):
         if event["draft_id"] not in self.waiting:

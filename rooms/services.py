@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Prefetch
 from django.utils import timezone
 
 from lobby_site.wire import ErrorCode, ProtocolError
@@ -79,25 +79,64 @@ def draft_data(draft: RoomDraft) -> dict:
     return {"draft_id": draft.pk, "since": since}
 
 
-def rooms_open() -> list[dict]:
-    """Return the open rooms: waiting, with a free seat."""
-    rooms = Room.objects.filter(status=Room.Status.WAITING).prefetch_related("players")
-    listed = []
-    for room in rooms:
-        players = sorted(room.players.all(), key=lambda p: p.seat)
-        if len(players) < room.num_of_players:
-            listed.append(room_data(room, players))
-    return listed
+DRAFTS_LISTED = 20  # PROTOCOL.md "Lobby listing": at most 20 drafts, oldest first
+
+
+def _rooms_open():
+    """Return the open rooms (waiting, with a free seat) as a query, counting seats in SQL."""
+    return (Room.objects.filter(status=Room.Status.WAITING)
+            .annotate(seated=Count("players"))
+            .filter(seated__lt=F("num_of_players")))
+
+
+def rooms_open(*, search: str = "", limit: int | None = None) -> list[dict]:
+    """Return at most `limit` (default ROOMS_LISTED) open rooms: fewest free seats first, then oldest.
+
+    `search` keeps the rooms whose name holds it, case-insensitively. Two queries, however
+    many rooms are open: the rooms, then their players.
+    """
+    limit = settings.ROOMS_LISTED if limit is None else limit
+    rooms = _rooms_open()
+    if search:
+        rooms = rooms.filter(name__icontains=search)
+    rooms = (rooms.annotate(free=F("num_of_players") - F("seated"))
+             .order_by("free", "created", "id")
+             .prefetch_related(Prefetch("players", queryset=Player.objects.order_by("seat")))[:limit])
+    return [room_data(room, list(room.players.all())) for room in rooms]
 
 
 def drafts_open() -> list[dict]:
-    """Return the open drafts, oldest first."""
-    return [draft_data(d) for d in RoomDraft.objects.filter(status=RoomDraft.Status.OPEN)]
+    """Return the oldest DRAFTS_LISTED open drafts, oldest first."""
+    drafts = RoomDraft.objects.filter(status=RoomDraft.Status.OPEN).order_by("since", "id")[:DRAFTS_LISTED]
+    return [draft_data(d) for d in drafts]
 
 
-def lobby_listing() -> dict:
-    """Return what `GET_ROOMS_REP` and `ROOMS_CHANGED` carry: open rooms and open drafts."""
-    return {"rooms": rooms_open(), "drafts": drafts_open()}
+def lobby_listing(*, search: str = "") -> dict:
+    """Return what `GET_ROOMS_REP` and `ROOMS_CHANGED` carry: bounded lists and their totals.
+
+    `open_total` counts every open room, whatever `search` keeps; five queries in all.
+    """
+    return {"rooms": rooms_open(search=search), "open_total": _rooms_open().count(),
+            "drafts": drafts_open(),
+            "drafts_total": RoomDraft.objects.filter(status=RoomDraft.Status.OPEN).count()}
+
+
+_lobby_generation = 0  # lobby changes committed by this process
+
+
+def lobby_generation() -> int:
+    """Return how many lobby changes this process has committed.
+
+    A change's group event reaches this process's listing publisher a little after the
+    commit; the publisher compares this count too, so that a listing it cached is never
+    served to a client that has just made a change itself.
+    """
+    return _lobby_generation
+
+
+def _lobby_changed_here() -> None:
+    global _lobby_generation
+    _lobby_generation += 1
 
 
 def player_by_token(*, room_id: int, token: str) -> Player | None:
@@ -110,6 +149,7 @@ def player_by_token(*, room_id: int, token: str) -> Player | None:
 
 
 def _notify_lobby() -> None:
+    transaction.on_commit(_lobby_changed_here)
     send_on_commit(LOBBY_GROUP, {"type": "rooms.changed"})
 
 

@@ -40,13 +40,46 @@ async def _check_db() -> str:
     return "ok"
 
 
-async def _round_trip(layer) -> None:
-    channel = await layer.new_channel()
-    nonce = uuid.uuid4().hex
-    await layer.send(channel, {"type": "healthz.ping", "nonce": nonce})
-    message = await layer.receive(channel)
-    if message.get("nonce") != nonce:
-        raise RuntimeError("received a different message")
+class _Probe:
+    """The channel a process's health checks send to themselves, made once per layer and loop.
+
+    Channels has no call that deletes a channel, and the pub/sub layer keeps every channel
+    made by new_channel() subscribed for good: a fresh one per check leaked one Redis
+    subscription per /healthz call. One probe channel per process stays subscribed instead.
+    """
+
+    def __init__(self, layer, loop):
+        self.layer, self.loop = layer, loop
+        self.lock = asyncio.Lock()  # one check at a time on the channel, so answers never cross
+        self.channel: str | None = None
+
+    async def round_trip(self) -> None:
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+            nonce = uuid.uuid4().hex
+            await self.layer.send(self.channel, {"type": "healthz.ping", "nonce": nonce})
+            try:
+                # An earlier check that timed out may have left its message behind: skip it.
+                while (await self.layer.receive(self.channel)).get("nonce") != nonce:
+                    pass
+            except asyncio.CancelledError:
+                # The pub/sub layer unsubscribes a channel whose receive is cancelled (the
+                # timeout): the next check needs a new one, subscribed before its send.
+                self.channel = None
+                raise
+
+
+_probe: _Probe | None = None
+
+
+def _probe_for(layer) -> _Probe:
+    global _probe
+    loop = asyncio.get_running_loop()
+    # Under daphne there is one layer and one loop; tests and async_to_sync make new ones.
+    if _probe is None or _probe.layer is not layer or _probe.loop is not loop:
+        _probe = _Probe(layer, loop)
+    return _probe
 
 
 async def _check_channel_layer() -> str:
@@ -54,7 +87,7 @@ async def _check_channel_layer() -> str:
     if layer is None:
         return "error: not configured"
     try:
-        await asyncio.wait_for(_round_trip(layer), CHANNEL_LAYER_TIMEOUT)
+        await asyncio.wait_for(_probe_for(layer).round_trip(), CHANNEL_LAYER_TIMEOUT)
     except Exception as exc:  # TimeoutError included
         return _failure("channel_layer", exc)
     return "ok"

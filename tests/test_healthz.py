@@ -1,10 +1,12 @@
 """GET /healthz against real databases and channel layers; failures are real, not mocked."""
 import dj_database_url
+from asgiref.sync import sync_to_async
 import pytest
+import redis.asyncio
 from django.db import connections
 from django.db.utils import load_backend
 
-from tests.conftest import closed_port, reset_channel_layers
+from tests.conftest import REDIS_PREFIX, closed_port, reset_channel_layers
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +70,23 @@ def test_healthz_names_broken_channel_layer(client, broken_channel_layer):
     body = response.json()
     assert body["db"] == "ok"
     assert body["channel_layer"].startswith("error: ")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("channel_layers", ["redis"], indirect=True)
+async def test_healthz_leaves_no_redis_subscription_behind(async_client, channel_layers, redis_url):
+    # One event loop for every call, as under daphne: the layer and its subscriptions persist.
+    redis_client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        assert (await async_client.get("/healthz")).status_code == 200
+        before = len(await redis_client.pubsub_channels(f"{REDIS_PREFIX}*"))
+
+        for _ in range(200):
+            response = await async_client.get("/healthz")
+            assert response.json() == {"db": "ok", "channel_layer": "ok"}
+
+        after = len(await redis_client.pubsub_channels(f"{REDIS_PREFIX}*"))
+    finally:
+        await redis_client.aclose()
+        await sync_to_async(connections.close_all)()  # the view's, so the test database can be dropped
+    assert after <= before + 1, f"{after - before} subscriptions left by 200 health checks"

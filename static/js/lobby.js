@@ -13,6 +13,18 @@ let backoff = 500;
 let ownDraft = null;      // the draft this page opened with the create form
 let waitingFor = null;    // the draft this page waits for
 let openDrafts = [];
+let searchTimer = null;
+
+const SEARCH_DELAY_MS = 300;  // typing pauses this long before the search goes out
+
+/** The trimmed search box text; "" lists every open room. */
+function searchText() { return $("room-search").value.trim(); }
+
+/** Ask for the listing: filtered by the search box, if it holds anything. */
+function getRooms() {
+  const search = searchText();
+  send("GET_ROOMS", search ? { search } : {});
+}
 
 function send(cmd, payload = {}) {
   if (!socket || socket.readyState !== WebSocket.OPEN) {
@@ -27,7 +39,7 @@ function send(cmd, payload = {}) {
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/ws/lobby/`);
-  socket.addEventListener("open", () => { backoff = 500; send("GET_ROOMS"); });
+  socket.addEventListener("open", () => { backoff = 500; getRooms(); });
   socket.addEventListener("message", (event) => dispatch(JSON.parse(event.data)));
   socket.addEventListener("close", () => {
     // A new connection has no draft: the server ended ours with the old one.
@@ -59,7 +71,7 @@ function showNotice(text, roomId = null) {
 }
 
 function renderListing(payload) {
-  const { rooms, drafts } = payload.data;
+  const { rooms, drafts, open_total: openTotal } = payload.data;
   openDrafts = drafts.filter((draft) => draft.draft_id !== ownDraft);
   $("lobby-prompt").textContent = payload.prompt;
   $("draft-banner").hidden = openDrafts.length === 0 || waitingFor !== null;
@@ -83,6 +95,9 @@ function renderListing(payload) {
     return row;
   }));
   $("no-rooms").hidden = rooms.length > 0;
+  const searched = searchText() !== "";
+  $("rooms-count").textContent = searched || openTotal > rooms.length
+    ? `${openTotal} room${openTotal === 1 ? "" : "s"} open, ${rooms.length} listed` : "";
 }
 
 function enterRoom(data) {
@@ -126,8 +141,11 @@ function dispatch(frame) {
   const { data, prompt } = frame.payload;
   switch (frame.cmd) {
     case "GET_ROOMS_REP":
-    case "ROOMS_CHANGED":
       renderListing(frame.payload);
+      break;
+    case "ROOMS_CHANGED":
+      // Pushes are unfiltered: while searching, ask again for the filtered list.
+      if (searchText()) getRooms(); else renderListing(frame.payload);
       break;
     case "DRAFT_STARTED":
       ownDraft = data.draft_id;
@@ -205,6 +223,12 @@ lobby.addEventListener("click", (event) => {
 
 lobby.addEventListener("change", (event) => {
   if (event.target.id === "saved-file") loadSavedFile(event.target);
+});
+
+lobby.addEventListener("input", (event) => {
+  if (event.target.id !== "room-search") return;
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(getRooms, SEARCH_DELAY_MS);
 });
 
 lobby.addEventListener("submit", (event) => {

@@ -15,7 +15,7 @@ async def test_get_rooms_with_nothing_open_asks_to_create(lobby):
 
     answer = await client.request("GET_ROOMS", {})
 
-    assert answer["payload"]["data"] == {"rooms": [], "drafts": []}
+    assert answer["payload"]["data"] == {"rooms": [], "open_total": 0, "drafts": [], "drafts_total": 0}
     assert answer["payload"]["next_cmd"] == "CREATE_A_ROOM"
 
 
