@@ -422,6 +422,8 @@ class SeatClient:
         for frame in applied:
             if frame["cmd"] == ServerCmd.CONNECTED:
                 self.connected.set()
+            elif frame["cmd"] == ServerCmd.LEAVE_REP:
+                self._stopping = True  # the seat is no longer ours: the server closes, we do not come back
             if self.on_frame is not None:
                 self.on_frame(frame)
         await self._flush()
