@@ -81,10 +81,12 @@ class Stats:
         return self.window is not None and self.window[1] is None
 
     def record_answer(self, latency: float, error: dict | None) -> None:
-        if error is None and self.measuring():
+        if error is not None:
+            return
+        self.recent.append((time.perf_counter(), latency))  # the progress bar shows the ramp too
+        if self.measuring():
             self.moves += 1
             self.latencies.append(latency)
-            self.recent.append((time.perf_counter(), latency))
 
     def record_frame(self, frame: dict) -> None:
         """Count ERROR frames. STALE_PROMPT is expected: an answer sent just before a snapshot

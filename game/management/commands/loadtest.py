@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -65,7 +66,7 @@ class Command(BaseCommand):
 
     async def _run(self, config, stats, spawn_rate, warmup, duration, total, show):
         load = asyncio.create_task(run_load(config, stats, spawn_rate=spawn_rate, warmup=warmup, duration=duration))
-        bar = tqdm(total=round(total, 1), unit="s", disable=not show, file=self.stderr._out,
+        bar = tqdm(total=round(total, 1), unit="s", disable=not show, file=sys.stderr,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s {postfix}")
         began = time.perf_counter()
         try:
