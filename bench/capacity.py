@@ -1,0 +1,395 @@
+"""The capacity figure: players held with a 3 s think time at p99 move latency < 250 ms.
+
+Not a test. For each configuration and each player count, the script starts fresh servers
+on free ports, runs `manage.py loadtest` against them, and samples the servers' CPU and
+memory from /proc; then, in the same configuration and at the same pace, a bare Channels
+relay (bench/relay_asgi.py: one message per group of 4 every think time) for comparison.
+
+Configurations:
+* `default` — one daphne, SQLite + in-memory channel layer (no variables set).
+* `nginx-pg-redis` — two daphne processes on a fresh PostgreSQL database (127.0.0.1:5432)
+  and a private redis-server (pub/sub layer), behind nginx run from docs/nginx.conf.
+
+    .venv/bin/python bench/capacity.py --players 40,200 --duration 20 [--config default|nginx-pg-redis|both]
+        [--think 3] [--warmup 5] [--spawn-rate 50] [--goal-ms 250] [--no-baseline] [--server-env KEY=VALUE ...]
+
+Writes bench/out/capacity-<time>.json and .md (git-ignored) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import websockets  # noqa: E402
+
+from lobby_site.loadgen import percentile, raise_open_file_limit  # noqa: E402
+from tests.servers import ROOT, Daphne, free_port, postgres_database, server_env, sqlite_database  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+NGINX_SAMPLE = ROOT / "docs" / "nginx.conf"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+# Per-address and per-connection limits (PROTOCOL.md "Limits per address") raised for load:
+# every bot comes from 127.0.0.1. Settings today's server does not know are ignored.
+LOAD_SETTINGS = {"RATE_LIMIT": 1000, "ROOMS_PER_ADDRESS": 1000000, "DRAFTS_PER_ADDRESS": 1000000,
+                 "TRUSTED_PROXIES": "127.0.0.1", "LOG_LEVEL": "WARNING", "DEBUG": "false"}
+GAME_APP = "lobby_site.asgi:application"
+RELAY_APP = "bench.relay_asgi:application"
+
+
+# --- Processes ------------------------------------------------------------------------------
+
+
+def proc_times_and_rss(pid: int) -> tuple[int, int]:
+    """Return (utime + stime in clock ticks, RSS in KiB) of a process, threads included."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # After the ")" closing the command name, utime and stime are fields 12 and 13, rss 22.
+    return int(fields[11]) + int(fields[12]), int(fields[21]) * PAGE_KB
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+class Sampler:
+    """Samples CPU ticks and RSS of some processes every `interval` s, in a thread."""
+
+    def __init__(self, groups: dict[str, list[int]], interval: float = 0.5):
+        self.groups = groups
+        self.interval = interval
+        self.samples: list[tuple[float, dict[str, tuple[int, int]]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        reading = {}
+        for name, pids in self.groups.items():
+            ticks = rss = 0
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    t, r = proc_times_and_rss(pid)
+                    ticks, rss = ticks + t, rss + r
+            reading[name] = (ticks, rss)
+        self.samples.append((time.time(), reading))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> "Sampler":
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def over(self, start: float, end: float) -> dict[str, dict]:
+        """CPU % (100 = one core) and peak RSS of each group between two wall-clock times."""
+        inside = [s for s in self.samples if start <= s[0] <= end] or self.samples[-2:]
+        first, last = inside[0], inside[-1]
+        idle_rss = self.samples[0][1]
+        seconds = max(last[0] - first[0], 1e-9)
+        return {name: {"cpu_pct": round(100 * (last[1][name][0] - first[1][name][0]) / CLOCK_TICKS / seconds, 1),
+                       "rss_kb": max(s[1][name][1] for s in inside), "idle_rss_kb": idle_rss[name][1]}
+                for name in self.groups}
+
+
+@contextlib.contextmanager
+def process_group(args: list[str], log: Path, **popen):
+    """Run a child in its own process group; stop the group with SIGTERM (then SIGKILL)."""
+    with open(log, "ab") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **popen)
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+@contextlib.contextmanager
+def private_redis(tmp: Path):
+    """A throwaway redis-server on a free port: no other run's pub/sub channels can reach it."""
+    if not shutil.which("redis-server"):
+        yield os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+        return
+    port = free_port()
+    with process_group(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                        "no", "--dir", str(tmp)], tmp / "redis.log"):
+        wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+def nginx_config(sample: str, tmp: Path, listen: int, upstreams: list[int]) -> str:
+    """docs/nginx.conf with the "# bench:" lines pointed at this run's ports and folder."""
+    lines = []
+    for line in sample.splitlines():
+        marker = re.search(r"#\s*bench:\s*(\w+)", line)
+        kind = marker and marker.group(1)
+        if kind == "upstream":
+            if upstreams:
+                lines += [f"        server 127.0.0.1:{port};" for port in upstreams]
+                upstreams = []
+            continue
+        replacement = {"pid": f"pid {tmp}/nginx.pid;", "error_log": f"error_log {tmp}/error.log warn;",
+                       "listen": f"        listen 127.0.0.1:{listen};"}.get(kind)
+        if kind == "temp":
+            directive = line.split()[0]
+            replacement = f"    {directive} {tmp}/{directive.split('_')[0]};"
+        lines.append(replacement or line)
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def nginx(tmp: Path, upstreams: list[int]):
+    """Run nginx in the foreground (a child, not a daemon) in front of `upstreams`; yield its port."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary):
+        raise SystemExit("nginx is not installed: apt-get install -y nginx")
+    port = free_port()
+    tmp.chmod(0o755)  # workers run as an unprivileged user when started as root
+    conf = tmp / "nginx.conf"
+    conf.write_text(nginx_config(NGINX_SAMPLE.read_text(), tmp, port, upstreams))
+    with process_group([binary, "-c", str(conf), "-p", str(tmp), "-g", "daemon off;"], tmp / "nginx.out") as master:
+        wait_for_port(port)
+        deadline = time.monotonic() + 10
+        while not children(master.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the workers fork after the master has bound the port
+        yield port, master.pid
+
+
+class Servers:
+    """The servers of one configuration for one step: `ws_url` and the pids to sample."""
+
+    def __init__(self, config: str, app: str, extra_env: dict, tmp: Path):
+        self.config, self.app, self.extra_env, self.tmp = config, app, extra_env, tmp
+        self.ws_url = ""
+        self.groups: dict[str, list[int]] = {}
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> "Servers":
+        stack = self._stack
+        settings = {**LOAD_SETTINGS, **self.extra_env}
+        if self.config == "default":
+            url = stack.enter_context(sqlite_database(self.tmp))
+            daphne = stack.enter_context(Daphne(server_env(url, **settings), app=self.app,
+                                                log_path=self.tmp / "daphne.log"))
+            self.ws_url, self.groups = daphne.ws_url, {"daphne": [daphne.process.pid]}
+            return self
+        redis_url = stack.enter_context(private_redis(self.tmp))
+        url = stack.enter_context(postgres_database())
+        env = server_env(url, redis_url, **settings)
+        daphnes = [stack.enter_context(Daphne(env, app=self.app, log_path=self.tmp / f"daphne{k}.log"))
+                   for k in range(2)]
+        port, master = stack.enter_context(nginx(self.tmp, [d.port for d in daphnes]))
+        self.ws_url = f"ws://127.0.0.1:{port}"
+        self.groups = {"daphne": [d.process.pid for d in daphnes], "nginx": [master, *children(master)]}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+
+# --- One step -----------------------------------------------------------------------------
+
+
+def run_loadtest(servers: Servers, players: int, args, log: Path) -> tuple[dict, dict]:
+    """Run manage.py loadtest against `servers`; return its summary and the servers' usage."""
+    command = [sys.executable, "manage.py", "loadtest", "--url", servers.ws_url, "--players", str(players),
+               "--think", str(args.think), "--duration", str(args.duration), "--warmup", str(args.warmup),
+               "--spawn-rate", str(args.spawn_rate), "--no-progress"]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    with Sampler(servers.groups) as sampler, open(log, "ab") as err:
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+                              timeout=players / args.spawn_rate + args.warmup + args.duration + 300)
+    lines = done.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"loadtest printed nothing (exit {done.returncode}); see {log}")
+    summary = json.loads(lines[-1])
+    usage = sampler.over(summary["window_start_unix"] or 0, summary["window_end_unix"] or time.time())
+    return summary, usage
+
+
+async def relay_load(ws_url: str, players: int, args) -> dict:
+    """The bare baseline: groups of 4 sockets, one message per group every think time (±20 %).
+
+    A message's latency runs from its sending to its return to the sender through the group.
+    """
+    latencies, window = [], {}
+    sockets = []
+
+    async def reader(ws, sent_here: dict):
+        async for message in ws:
+            key = json.loads(message)["k"]
+            if key in sent_here and "end" not in window and "start" in window:
+                latencies.append(time.perf_counter() - sent_here.pop(key))
+
+    async def group(g: int, members: list):
+        rng = random.Random(g)
+        n = 0
+        while True:
+            await asyncio.sleep(args.think * rng.uniform(0.8, 1.2))
+            ws, sent_here = members[n % 4]
+            key = f"{g}.{n}"
+            sent_here[key] = time.perf_counter()
+            await ws.send(json.dumps({"k": key}))
+            n += 1
+
+    tasks = []
+    try:
+        for g in range(players // 4):
+            members = []
+            for _ in range(4):
+                ws = await websockets.connect(f"{ws_url}/ws/relay/{g}/", max_size=None, proxy=None,
+                                              ping_interval=None)
+                sockets.append(ws)
+                members.append((ws, {}))
+                tasks.append(asyncio.create_task(reader(*members[-1])))
+                await asyncio.sleep(1 / args.spawn_rate)
+            tasks.append(asyncio.create_task(group(g, members)))
+        await asyncio.sleep(args.warmup)
+        window["start"], window["start_unix"] = time.perf_counter(), time.time()
+        await asyncio.sleep(args.duration)
+        window["end"], window["end_unix"] = time.perf_counter(), time.time()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    seconds = window["end"] - window["start"]
+    return {"messages_per_s": round(len(latencies) / seconds, 2),
+            "p50_ms": round(1000 * (percentile(latencies, 0.5) or 0), 1),
+            "p99_ms": round(1000 * (percentile(latencies, 0.99) or 0), 1),
+            "window": (window["start_unix"], window["end_unix"])}
+
+
+def run_relay(servers: Servers, players: int, args) -> tuple[dict, dict]:
+    with Sampler(servers.groups) as sampler:
+        result = asyncio.run(relay_load(servers.ws_url, players, args))
+    return result, sampler.over(*result.pop("window"))
+
+
+def step(config: str, players: int, args, run_dir: Path) -> dict:
+    row = {"config": config, "players": players}
+    with tempfile.TemporaryDirectory() as tmp, Servers(config, GAME_APP, args.server_env, Path(tmp)) as servers:
+        summary, usage = run_loadtest(servers, players, args, run_dir / f"loadtest-{config}-{players}.log")
+        for log in Path(tmp).glob("*.log"):
+            shutil.copy(log, run_dir / f"{config}-{players}-{log.name}")
+    row.update(summary=summary, usage=usage)
+    if args.baseline:
+        with tempfile.TemporaryDirectory() as tmp, Servers(config, RELAY_APP, args.server_env, Path(tmp)) as servers:
+            relay, relay_usage = run_relay(servers, players, args)
+        row.update(relay=relay, relay_usage=relay_usage)
+    return row
+
+
+# --- Report -------------------------------------------------------------------------------
+
+HEADER = ("| config | players | moves/s | p50 ms | p99 ms | errors / gaps / conn. fail. | daphne CPU % | nginx CPU % "
+          "| daphne RSS MB | KiB/player | client CPU % | relay msg/s | relay p50 / p99 ms | relay daphne CPU % |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def table_row(row: dict) -> str:
+    s, u = row["summary"], row["usage"]
+    daphne = u["daphne"]
+    per_player = (daphne["rss_kb"] - daphne["idle_rss_kb"]) / row["players"]
+    nginx_cpu = u["nginx"]["cpu_pct"] if "nginx" in u else "–"
+    relay = row.get("relay")
+    relay_cells = ("–", "–", "–") if relay is None else (
+        relay["messages_per_s"], f"{relay['p50_ms']} / {relay['p99_ms']}", row["relay_usage"]["daphne"]["cpu_pct"])
+    return (f"| {row['config']} | {row['players']} | {s['moves_per_s']} | {s['p50_ms']} | {s['p99_ms']} "
+            f"| {s['errors']} / {s['gaps']} / {s['connect_failures']} | {daphne['cpu_pct']} | {nginx_cpu} "
+            f"| {daphne['rss_kb'] / 1024:.0f} | {per_player:.0f} | {s['client_cpu_pct']} "
+            f"| {relay_cells[0]} | {relay_cells[1]} | {relay_cells[2]} |")
+
+
+def held(rows: list[dict], goal_ms: float) -> int:
+    """The most players a configuration held: p99 under the goal, nothing lost or refused."""
+    ok = [r["players"] for r in rows if r["summary"]["p99_ms"] is not None and r["summary"]["p99_ms"] < goal_ms
+          and not (r["summary"]["errors"] or r["summary"]["gaps"] or r["summary"]["connect_failures"])]
+    return max(ok, default=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", choices=["default", "nginx-pg-redis", "both"], default="both")
+    parser.add_argument("--players", default="40,200", help="comma-separated player counts, multiples of 4")
+    parser.add_argument("--think", type=float, default=3.0)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds measured per step")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds after the last spawn before measuring")
+    parser.add_argument("--spawn-rate", type=float, default=50.0, help="players connected per second")
+    parser.add_argument("--goal-ms", type=float, default=250.0, help="the p99 move latency to stay under")
+    parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the bare relay at each step")
+    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="an extra server setting (repeatable), e.g. ROOMS_PER_ADDRESS=100000")
+    args = parser.parse_args()
+    args.server_env = dict(item.split("=", 1) for item in args.server_env)
+    counts = [int(n) for n in args.players.split(",")]
+    if any(n < 4 or n % 4 for n in counts):
+        parser.error("--players: multiples of 4")
+    configs = ["default", "nginx-pg-redis"] if args.config == "both" else [args.config]
+    raise_open_file_limit()  # inherited by daphne, nginx and the load generator
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = OUT / f"capacity-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    print(HEADER, flush=True)
+    for config in configs:
+        for players in counts:
+            row = step(config, players, args, run_dir)
+            rows.append(row)
+            print(table_row(row), flush=True)
+    verdict = {config: held([r for r in rows if r["config"] == config], args.goal_ms) for config in configs}
+    lines = [HEADER, *map(table_row, rows), "",
+             *(f"* {config}: held **{n}** players at p99 < {args.goal_ms:.0f} ms (think {args.think} s)"
+               for config, n in verdict.items())]
+    (OUT / f"capacity-{stamp}.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"capacity-{stamp}.json").write_text(json.dumps(
+        {"args": {k: v for k, v in vars(args).items()}, "rows": rows, "held": verdict}, indent=1))
+    print("\n".join(lines[len(rows) + 2:]))
+    print(f"written: {OUT / f'capacity-{stamp}.md'} and .json; logs in {run_dir}")
+
+
+if __name__ == "__main__":
+    main()

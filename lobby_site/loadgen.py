@@ -1,0 +1,276 @@
+"""Load generation over real sockets: bots that keep N players seated in 4-seat rooms.
+
+Used by `manage.py loadtest` (the command line and progress bar) and bench/capacity.py.
+Each bot loops: take a seat through the lobby (the first of every four creates the room
+with `CREATE_A_ROOM`, the three others `JOIN_ROOM` it), connect its game socket, answer
+every prompt after the think time (±20 % jitter), and at `GAME_OVER` go back to the lobby
+for a new room, so the load stays at N players until the run ends.
+
+A **move** is an answer to a prompt (turn, name, give or discard) that the server did not
+refuse. Its **latency** runs from sending the answer to the arrival of the first WebSocket
+message on the same seat's socket holding a frame numbered after the answered prompt — the
+first frame of the change the answer made (its `played`/`drew` event, or the next prompt).
+In a load test only the prompted seat can act, so nothing else is numbered in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import resource
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import websockets
+
+from lobby_site.bot import choose_answer
+from lobby_site.client import LobbyClient, SeatClient, ServerError, is_stale_answer
+from lobby_site.wire import ServerCmd
+
+SEATS = 4
+RECENT = 5.0  # seconds of history behind the progress bar's moves/s and p99
+RETRY_PAUSE = 1.0  # seconds before a bot whose lobby call failed tries again
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit (children inherit it); return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-quantile (nearest rank) of `values`, or None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Stats:
+    """Counters of a run. Moves and latencies count only inside the measured window."""
+
+    players: int
+    moves: int = 0
+    latencies: list[float] = field(default_factory=list)
+    recent: deque = field(default_factory=deque)  # (arrived, latency) for the progress bar
+    errors: Counter = field(default_factory=Counter)  # ERROR frames by code (unexpected ones)
+    stale_answers: int = 0  # STALE_PROMPT refusals: expected, see `record_frame`
+    connect_failures: int = 0
+    rooms: int = 0
+    games_finished: int = 0
+    retired: Counter = field(default_factory=Counter)  # gaps etc. of seat connections already closed
+    seats: set = field(default_factory=set)  # the open SeatClients
+    window: tuple[float, float | None] | None = None  # (start, end) on the perf_counter clock
+    window_unix: tuple[float, float | None] | None = None  # the same on the wall clock (for CPU samples)
+
+    def open_window(self) -> None:
+        self.window, self.window_unix = (time.perf_counter(), None), (time.time(), None)
+
+    def close_window(self) -> None:
+        if self.measuring():
+            self.window = (self.window[0], time.perf_counter())
+            self.window_unix = (self.window_unix[0], time.time())
+
+    def measuring(self) -> bool:
+        return self.window is not None and self.window[1] is None
+
+    def record_answer(self, latency: float, error: dict | None) -> None:
+        if error is not None:
+            return
+        self.recent.append((time.perf_counter(), latency))  # the progress bar shows the ramp too
+        if self.measuring():
+            self.moves += 1
+            self.latencies.append(latency)
+
+    def record_frame(self, frame: dict) -> None:
+        """Count ERROR frames. STALE_PROMPT is expected: an answer sent just before a snapshot
+        re-offered the same prompt (a resync) is refused and changes nothing (PROTOCOL.md)."""
+        if frame["cmd"] != ServerCmd.ERROR:
+            return
+        if is_stale_answer(frame):
+            self.stale_answers += 1
+        else:
+            self.errors[(frame["payload"]["data"] or {}).get("code", "?")] += 1
+
+    def seat_totals(self) -> Counter:
+        """Gaps, status requests, reconnects and connect failures over every seat connection."""
+        totals = Counter(self.retired)
+        for seat in self.seats:
+            totals.update(seat_counters(seat))
+        return totals
+
+    def recent_rate_and_p99(self) -> tuple[float, float | None]:
+        now = time.perf_counter()
+        while self.recent and self.recent[0][0] < now - RECENT:
+            self.recent.popleft()
+        return len(self.recent) / RECENT, percentile([latency for _, latency in self.recent], 0.99)
+
+
+def seat_counters(seat: SeatClient) -> Counter:
+    return Counter(gaps=seat.state.gaps, status_requests=seat.status_requests, reconnects=seat.reconnects,
+                   connect_failures=seat.connect_failures)
+
+
+class Matchmaker:
+    """Seats bots four to a room: the first of each four creates it, the next three join it."""
+
+    def __init__(self, base_url: str, stats: Stats, room_options: dict | None = None):
+        self.base_url = base_url
+        self.stats = stats
+        self.room_options = room_options or {}
+        self._filling: tuple[asyncio.Future, list[int]] | None = None  # (room id, [seats claimed])
+        self._rooms_made = 0
+
+    async def take_seat(self, user_name: str) -> tuple[int, str]:
+        """Return (room_id, token) of a seat for `user_name`; raise what the lobby raised."""
+        if self._filling is None:
+            self._filling = (asyncio.get_running_loop().create_future(), [0])
+            creator = True
+        else:
+            creator = False
+        room, claimed = self._filling
+        claimed[0] += 1
+        if claimed[0] == SEATS:
+            self._filling = None
+        if creator:
+            self._rooms_made += 1
+            try:
+                async with LobbyClient(self.base_url) as lobby:
+                    made = await lobby.create_room(f"load {self._rooms_made}", SEATS, user_name, **self.room_options)
+            except BaseException as error:
+                if self._filling is not None and self._filling[0] is room:
+                    self._filling = None  # nobody else may wait for a room that will not come
+                room.set_exception(ConnectionError(f"the room was not made: {error!r}"))
+                room.exception()  # retrieved here: maybe no joiner ever waits for it
+                raise
+            self.stats.rooms += 1
+            room.set_result(made["room"]["room_id"])
+            return made["room"]["room_id"], made["player"]["token"]
+        room_id = await asyncio.shield(room)
+        async with LobbyClient(self.base_url) as lobby:
+            joined = await lobby.join_room(room_id, user_name)
+        return room_id, joined["player"]["token"]
+
+
+@dataclass
+class LoadConfig:
+    base_url: str
+    players: int
+    think: float
+    batch: bool = True
+    seed: int | None = None
+
+
+class Bot:
+    """One simulated player: seats itself, plays, and comes back for another game."""
+
+    def __init__(self, index: int, config: LoadConfig, matchmaker: Matchmaker, stats: Stats):
+        self.name = f"bot {index}"
+        self.config = config
+        self.matchmaker = matchmaker
+        self.stats = stats
+        self.rng = random.Random(None if config.seed is None else config.seed + index)
+        self.seat: SeatClient | None = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                room_id, token = await self.matchmaker.take_seat(self.name)
+            except ServerError as error:
+                self.stats.errors[error.code] += 1
+                await asyncio.sleep(RETRY_PAUSE)
+                continue
+            except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed,
+                    ConnectionError):
+                self.stats.connect_failures += 1
+                await asyncio.sleep(RETRY_PAUSE)
+                continue
+            await self.play(room_id, token)
+
+    async def play(self, room_id: int, token: str) -> None:
+        seat = SeatClient(self.config.base_url, room_id, token, batch=self.config.batch,
+                          on_frame=self.stats.record_frame, on_answer=self.stats.record_answer)
+        self.seat = seat
+        self.stats.seats.add(seat)
+        try:
+            async with seat:
+                while (prompt := await seat.next_prompt()) is not None:
+                    await asyncio.sleep(self.config.think * self.rng.uniform(0.8, 1.2))
+                    current = seat.state.current_prompt
+                    if current is None or current["msg_id"] != prompt["msg_id"]:
+                        continue  # the prompt was cancelled or superseded while thinking
+                    data = choose_answer(current["payload"], seat.state.hand, seat.state.top_card_id, self.rng)
+                    try:
+                        await seat.answer(data, current)
+                    except (ConnectionError, websockets.ConnectionClosed):
+                        continue  # the reconnect's RESUME offers the prompt again
+        finally:
+            self.stats.seats.discard(seat)
+            self.stats.retired.update(seat_counters(seat))
+            if seat.state.over is not None and seat.state.seat == 0:
+                self.stats.games_finished += 1
+            self.seat = None
+
+
+async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmup: float, duration: float,
+                   room_options: dict | None = None) -> None:
+    """Spawn the bots at `spawn_rate`/s, measure for `duration` s after `warmup`, then stop them all."""
+    matchmaker = Matchmaker(config.base_url, stats, room_options)
+    bots = [Bot(index, config, matchmaker, stats) for index in range(config.players)]
+    tasks = []
+    try:
+        for bot in bots:
+            tasks.append(asyncio.create_task(bot.run()))
+            await asyncio.sleep(1 / spawn_rate)
+        await asyncio.sleep(warmup)
+        stats.open_window()
+        await asyncio.sleep(duration)
+    finally:
+        stats.close_window()
+        for bot in bots:
+            if bot.seat is not None:
+                await bot.seat.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def summary(stats: Stats, config: LoadConfig, *, client_cpu_pct: float) -> dict:
+    """The run's figures: the keys `manage.py loadtest` prints as its last line."""
+    start, end = stats.window if stats.window and stats.window[1] else (0.0, 0.0)
+    window = end - start
+    totals = stats.seat_totals()
+
+    def ms(q):
+        value = percentile(stats.latencies, q)
+        return None if value is None else round(1000 * value, 1)
+
+    return {
+        "players": config.players,
+        "moves_per_s": round(stats.moves / window, 2) if window > 0 else 0.0,
+        "p50_ms": ms(0.50), "p95_ms": ms(0.95), "p99_ms": ms(0.99), "max_ms": ms(1.0),
+        "connect_failures": stats.connect_failures + totals["connect_failures"],
+        "errors": sum(stats.errors.values()),
+        "gaps": totals["gaps"],
+        "moves": stats.moves,
+        "duration_s": round(window, 2),
+        "rooms": stats.rooms,
+        "games_finished": stats.games_finished,
+        "error_codes": dict(stats.errors),
+        "stale_answers": stats.stale_answers,
+        "status_requests": totals["status_requests"],
+        "reconnects": totals["reconnects"],
+        "think_s": config.think,
+        "batch": config.batch,
+        "client_cpu_pct": client_cpu_pct,
+        "window_start_unix": stats.window_unix and round(stats.window_unix[0], 3),
+        "window_end_unix": stats.window_unix and stats.window_unix[1] and round(stats.window_unix[1], 3),
+    }
+
+

@@ -1,0 +1,133 @@
+"""The protocol client and `manage.py loadtest` against a real daphne on PostgreSQL."""
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lobby_site.bot import choose_answer
+from lobby_site.client import CLOSE_UNAUTHORIZED, LobbyClient, SeatClient, ServerError
+from tests.game.servers import game_row
+from tests.servers import ROOT, Daphne, postgres_database, server_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
+
+# Limits the server may enforce per address (PROTOCOL.md second round), raised for load.
+LOAD_SETTINGS = {"RATE_LIMIT": 1000, "ROOMS_PER_ADDRESS": 10000, "DRAFTS_PER_ADDRESS": 10000}
+SUMMARY_KEYS = {"players", "moves_per_s", "p50_ms", "p95_ms", "p99_ms", "connect_failures", "errors", "gaps",
+                "moves", "duration_s", "rooms", "games_finished"}
+
+
+@pytest.fixture(scope="module")
+def database_url():
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(database_url, tmp_path_factory):
+    env = server_env(database_url, ROOMMATE_INTERVAL=60, LOG_LEVEL="WARNING", DEBUG="false", **LOAD_SETTINGS)
+    daphne = Daphne(env, log_path=tmp_path_factory.mktemp("daphne") / "daphne.log").start()
+    yield daphne
+    daphne.stop()
+
+
+async def play(seat: SeatClient, answers: list) -> dict:
+    """Answer every prompt with the bot strategy until the game is over; return GAME_OVER's data."""
+    while (prompt := await asyncio.wait_for(seat.next_prompt(), 60)) is not None:
+        data = choose_answer(prompt["payload"], seat.state.hand, seat.state.top_card_id)
+        answers.append(data)
+        await seat.answer(data, prompt)
+    return seat.state.over
+
+
+def check_seat(database_url: str, room_id: int, seat: SeatClient) -> dict:
+    """The seat's tracked hand and msg_id match the database; nothing was refused or lost."""
+    row = game_row(database_url, room_id)
+    assert row["status"] == "finished"
+    assert seat.state.hand == sorted(row["state"]["hands"][seat.state.seat]), f"seat {seat.state.seat}'s hand"
+    assert seat.state.last_msg_id == row["seats"][seat.state.seat]["msg_id"]
+    assert seat.state.errors == [] and seat.state.gaps == 0
+    return row
+
+
+async def test_the_client_plays_a_whole_game_with_computers(server, database_url):
+    async with LobbyClient(server.ws_url) as lobby:
+        made = await lobby.create_room("Client", 3, "Ann", computers=2)
+    assert made["room"]["seated"] == 3 and made["player"]["seat"] == 0
+    latencies, answers = [], []
+    async with SeatClient(server.ws_url, made["room"]["room_id"], made["player"]["token"],
+                          on_answer=lambda latency, error: latencies.append((latency, error))) as seat:
+        over = await play(seat, answers)
+    assert over is not None and over["ranking"][0]["seat"] == over["winner"]
+    ours = next(r for r in over["ranking"] if r["seat"] == 0)
+    assert ours["cards_left"] == len(seat.state.hand)
+    check_seat(database_url, made["room"]["room_id"], seat)
+    assert answers and len(latencies) == len(answers)
+    assert all(error is None and 0 < latency < 10 for latency, error in latencies)
+
+
+async def test_two_people_meet_in_the_lobby_and_play_to_the_end(server, database_url):
+    async with LobbyClient(server.ws_url) as watcher, LobbyClient(server.ws_url) as ann, \
+            LobbyClient(server.ws_url) as bob:
+        made = await ann.create_room("Two of us", 2, "Ann")
+        room_id = made["room"]["room_id"]
+        push = await watcher.next_push(10)
+        while room_id not in [room["room_id"] for room in push["payload"]["data"]["rooms"]]:
+            push = await watcher.next_push(10)
+        assert push["cmd"] == "ROOMS_CHANGED"
+        assert room_id in [room["room_id"] for room in (await bob.get_rooms())["rooms"]]
+        joined = await bob.join_room(room_id, "Bob")
+        with pytest.raises(ServerError) as refused:
+            await bob.join_room(room_id, "Cy")
+        assert refused.value.code == "ROOM_FULL"
+    assert joined["player"]["seat"] == 1
+    seats = [SeatClient(server.ws_url, room_id, made["player"]["token"]),
+             SeatClient(server.ws_url, room_id, joined["player"]["token"])]
+    for seat in seats:
+        await seat.__aenter__()
+    try:
+        results = await asyncio.gather(*(play(seat, []) for seat in seats))
+    finally:
+        for seat in seats:
+            await seat.__aexit__(None, None, None)
+    assert results[0] == results[1] and results[0] is not None
+    for seat in seats:
+        check_seat(database_url, room_id, seat)
+
+
+async def test_a_wrong_token_stops_the_client_without_retrying(server):
+    async with LobbyClient(server.ws_url) as lobby:
+        made = await lobby.create_room("Locked", 2, "Ann")
+    seat = SeatClient(server.ws_url, made["room"]["room_id"], "not-a-token")
+    await asyncio.wait_for(seat.run(), 30)
+    assert seat.final_close == CLOSE_UNAUTHORIZED and seat.reconnects == 0
+    assert [e["payload"]["data"]["code"] for e in seat.state.errors] == ["UNAUTHORIZED"]
+
+
+def test_loadtest_keeps_eight_bots_playing(server):
+    """`manage.py loadtest` needs no database or SECRET_KEY: it runs with neither set."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([sys.executable, "manage.py", "loadtest", "--url", server.ws_url, "--players", "8",
+                           "--think", "0.05", "--duration", "8", "--no-progress"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["players"] == 8 and summary["moves"] > 0 and summary["moves_per_s"] > 0
+    assert summary["errors"] == summary["gaps"] == summary["connect_failures"] == 0
+    assert 0 < summary["p50_ms"] <= summary["p95_ms"] <= summary["p99_ms"]
+    assert summary["rooms"] >= 2
+
+
+def test_loadtest_fails_when_it_cannot_connect():
+    from tests.conftest import closed_port
+
+    done = subprocess.run([sys.executable, "manage.py", "loadtest", "--url", f"ws://127.0.0.1:{closed_port()}",
+                           "--players", "4", "--think", "0", "--duration", "2", "--no-progress"],
+                          cwd=ROOT, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["connect_failures"] > 0 and summary["moves"] == 0
