@@ -84,17 +84,19 @@ TEMPLATES = [
 # Connections persist for DB_CONN_MAX_AGE seconds: database_sync_to_async is thread-sensitive,
 # so all ORM work of a process runs on one thread and reuses one connection, and Channels
 # closes stale ones around each call. Opening a connection per call cost more than the move.
+# No CONN_HEALTH_CHECKS: they cost a "SELECT 1" round trip at the start of every call (a third
+# of a move); a connection that failed is still checked and replaced before the next call
+# (Django closes connections whose errors_occurred after a failed is_usable()).
 DB_CONN_MAX_AGE = _env_int("DB_CONN_MAX_AGE", 60)
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE,
-                                                  conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)}
     if os.environ.get("TEST_DATABASE_NAME"):
         # Lets .ci/test give each run its own test database on a shared server.
         DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3",
-                             "CONN_MAX_AGE": DB_CONN_MAX_AGE, "CONN_HEALTH_CHECKS": True}}
+                             "CONN_MAX_AGE": DB_CONN_MAX_AGE}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers wait for
@@ -175,8 +177,8 @@ RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connec
 
 # Time machinery (rooms/clock.py, DESIGN.md "Time" and "Presence"); tests shorten them.
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks
-HEARTBEAT_INTERVAL = _env_float("HEARTBEAT_INTERVAL", 10)  # seconds between a connection's beats
-HEARTBEAT_STALE = _env_float("HEARTBEAT_STALE", 30)  # a connection this long silent is gone
+HEARTBEAT_INTERVAL = _env_float("HEARTBEAT_INTERVAL", 10)  # seconds between a process's beats
+HEARTBEAT_STALE = _env_float("HEARTBEAT_STALE", 30)  # a process this long silent is dead
 
 # The lobby listing (PROTOCOL.md "Lobby listing"): open rooms listed per GET_ROOMS_REP/ROOMS_CHANGED.
 ROOMS_LISTED = _env_int("ROOMS_LISTED", 50)

@@ -7,7 +7,7 @@ import tempfile
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection
 
 from game.models import Game, GameLog
 from game.services import game_answer, game_begin_if_ready
@@ -24,6 +24,7 @@ def round_trips():
     """Count the round trips of the Django connection: every ReadyForQuery the server sends ends one."""
     assert connection.vendor == "postgresql", "the suite runs on PostgreSQL (.ci/test)"
     connection.ensure_connection()
+    connection.close_at = None  # persistent, as a server's connection is (DB_CONN_MAX_AGE)
     pgconn = connection.connection.pgconn
     counted = []
     with tempfile.TemporaryFile(mode="w+") as trace:
@@ -66,6 +67,7 @@ def test_a_move_is_two_round_trips_with_and_without_computers(settings, humans, 
         hand = game.state["hands"][seat]
         log_rows = GameLog.objects.filter(game=game).count()
         with round_trips() as counted:
+            close_old_connections()  # what database_sync_to_async does around every service call
             game_answer(room_id=room_id, seat=seat, payload={"reply_to": prompt["msg_id"],
                                                              "data": answer_for(prompt["payload"], hand)})
         trips, lines = counted
