@@ -12,6 +12,7 @@ Other databases (SQLite) get the same writes in one transaction.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -24,9 +25,32 @@ from rooms.models import Deadline, Room
 RECENT_EVENTS = 20  # docs/protocol.md "View": recent_events holds the last 20 events
 
 
+# The columns a change reads and writes. The move path reads and writes them with SQL
+# written once (below), not through the ORM's query compiler: building the query cost more
+# than running it, on every move.
+_COLUMNS = ("id", "room_id", "seed", "status", "state", "version", "seats", "event_count", "recent", "pause")
+_JSON = frozenset({"state", "seats", "recent", "pause"})
+
+
+def _select_sql(lock: bool) -> str:
+    quote = connection.ops.quote_name
+    sql = (f"SELECT {', '.join(quote(c) for c in _COLUMNS)} FROM {quote(Game._meta.db_table)} "
+           f"WHERE {quote('room_id')} = %s")
+    return sql + " FOR UPDATE" if lock and connection.features.has_select_for_update else sql
+
+
+def _game_from_row(row) -> Game:
+    values = {name: json.loads(value) if name in _JSON and isinstance(value, str) else value
+              for name, value in zip(_COLUMNS, row)}
+    return Game.from_db(connection.alias, _COLUMNS, [values[name] for name in _COLUMNS])
+
+
 def game_read(room_id: int) -> Game | None:
     """Return the room's game as it stands (no lock), or None before the game."""
-    return Game.objects.filter(room_id=room_id).first()
+    with connection.cursor() as cursor:
+        cursor.execute(_select_sql(lock=False), [room_id])
+        row = cursor.fetchone()
+    return None if row is None else _game_from_row(row)
 
 
 def game_read_locked(room_id: int) -> Game | None:
@@ -35,7 +59,12 @@ def game_read_locked(room_id: int) -> Game | None:
     For the rare changes that also write other tables (leaving, reclaiming a seat), so a
     concurrent move waits instead of retrying; the save still compares the version.
     """
-    return Game.objects.select_for_update().filter(room_id=room_id).first()
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("game_read_locked needs a transaction")
+    with connection.cursor() as cursor:
+        cursor.execute(_select_sql(lock=True), [room_id])
+        row = cursor.fetchone()
+    return None if row is None else _game_from_row(row)
 
 
 @dataclass
@@ -67,24 +96,24 @@ def game_save(game: Game, change: Change, fields: tuple[str, ...]) -> bool:
     if connection.vendor == "postgresql":
         saved = _save_in_one_statement(game, read_version, values, log, deadlines, change.room_status, now)
     else:
-        saved = _save_in_one_transaction(game, read_version, values, log, deadlines, change.room_status, now)
+        with transaction.atomic():
+            saved = _save_in_one_statement(game, read_version, values, None, [], None, now)
+            if saved:
+                _save_the_rest(game, log, deadlines, change.room_status, now)
     if saved:
         for name, value in new.items():
             setattr(game, name, value)
     return saved
 
 
-def _save_in_one_transaction(game, read_version, values, log, deadlines, room_status, now) -> bool:
-    with transaction.atomic():
-        if not Game.objects.filter(pk=game.pk, version=read_version).update(**values):
-            return False
-        if log is not None:
-            log.save(force_insert=True)
-        if deadlines:
-            Deadline.objects.bulk_create(deadlines)
-        if room_status is not None:
-            Room.objects.filter(pk=game.room_id).update(status=room_status, updated=now)
-        return True
+def _save_the_rest(game, log, deadlines, room_status, now) -> None:
+    """Write a saved change's log row, deadlines and room status (databases without data-modifying WITH)."""
+    if log is not None:
+        log.save(force_insert=True)
+    if deadlines:
+        Deadline.objects.bulk_create(deadlines)
+    if room_status is not None:
+        Room.objects.filter(pk=game.room_id).update(status=room_status, updated=now)
 
 
 def _save_in_one_statement(game, read_version, values, log, deadlines, room_status, now) -> bool:
@@ -94,9 +123,14 @@ def _save_in_one_statement(game, read_version, values, log, deadlines, room_stat
         model_field = Game._meta.get_field(name)
         sets.append(f"{quote(model_field.column)} = %s")
         params.append(model_field.get_db_prep_save(value, connection))
-    sql = [f"WITH moved AS (UPDATE {quote(Game._meta.db_table)} SET {', '.join(sets)} "
-           f"WHERE {quote('id')} = %s AND {quote('version')} = %s RETURNING {quote('id')})"]
+    where = f"WHERE {quote('id')} = %s AND {quote('version')} = %s"
     params += [game.pk, read_version]
+    if connection.vendor != "postgresql":  # the UPDATE alone; its row count says whether it was saved
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {quote(Game._meta.db_table)} SET {', '.join(sets)} {where}", params)
+            return cursor.rowcount == 1
+    sql = [f"WITH moved AS (UPDATE {quote(Game._meta.db_table)} SET {', '.join(sets)} {where} "
+           f"RETURNING {quote('id')})"]
     inserts = ([log] if log is not None else []) + deadlines
     for k, row in enumerate(inserts):
         columns, row_params = _insert_values(row)
