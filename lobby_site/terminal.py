@@ -41,6 +41,7 @@ from lobby_site.wire import ClientCmd, ErrorCode, ProtocolError, ServerCmd, pars
 WIDTH = 80
 HEIGHT = 23  # the 24th line of an 80×24 terminal is the input line
 LOG_LINES_MIN = 2
+STATUS_QUIET = 0.6  # seconds without a frame before asking GET_GAME_STATUS for names and the vote
 PAUSED_STATUS_EVERY = 3.0  # seconds between GET_GAME_STATUS while paused: nothing is pushed when someone votes
 SAVED_GAME_FORMAT = "discard-saved-game"  # the browser's download format (docs/protocol.md "Browser client")
 MAX_SAVED_FILE = 1 << 20
@@ -443,6 +444,7 @@ class TableModel:
     log: list[str] = field(default_factory=list)
     chat: list[str] = field(default_factory=list)  # chat history, when the view carries one
     left_names: dict[int, str] = field(default_factory=dict)  # seat → the name of who left it
+    human_names: dict[int, str] = field(default_factory=dict)  # seat → its person's name, from earlier views
     refused: dict | None = None  # the last ERROR frame
     left: bool = False  # LEAVE_REP came: the seat is no longer ours
 
@@ -455,6 +457,10 @@ class TableModel:
     def name_of(self, seat: int | None) -> str:
         player = self.player(seat)
         return player["name"] if player else "someone"
+
+    def person_of(self, seat: int) -> str:
+        """The name of the person whose seat it is, even while a computer plays it ("Computer 2")."""
+        return self.left_names.get(seat) or self.human_names.get(seat) or self.name_of(seat)
 
     @property
     def paused(self) -> bool:
@@ -498,6 +504,7 @@ class TableModel:
     def _snapshot(self, cmd: str, view: dict) -> None:
         self.began = True
         self.players = [dict(p) for p in view["players"]]
+        self.human_names.update({p["seat"]: p["name"] for p in self.players if not p["is_computer"]})
         self.market_count, self.pile_count = view["market_count"], view["pile_count"]
         self.current_seat, self.pending_pick = view["current_seat"], view["pending_pick"]
         self.question, self.vote = view["question"], view.get("vote")
@@ -544,16 +551,16 @@ class TableModel:
             self.vote.setdefault("leaving", [])
             if seat not in self.vote["leaving"]:
                 self.vote["leaving"].append(seat)
-            text = f"{self.name_of(seat)} is leaving: the game is paused."
+            text = f"{self.person_of(seat)} is leaving: the game is paused."
         elif kind == "left":
-            self.left_names[seat] = event.get("name", self.name_of(seat))
+            self.left_names[seat] = event.get("name") or self.person_of(seat)
             if self.vote is not None:
                 self.vote["seats"] = sorted(set(self.vote["seats"]) | {seat})
                 self.vote["leaving"] = [s for s in self.vote.get("leaving", []) if s != seat]
             follow.add("status")
         elif kind in ("computer_joined", "reclaimed"):
             follow.add("status")  # the seat's new name is in the view
-            who = self.left_names.get(seat, self.name_of(seat))
+            who = self.person_of(seat)
             text = (f"A computer takes {who}'s seat." if kind == "computer_joined"
                     else f"{who} came back and took their seat back.")
         elif kind == "resumed":
@@ -604,7 +611,9 @@ def render_lobby(*, user_name: str, url: str, listing: dict | None, prompt: str,
     lines = [title_line(f"Discard · lobby · {url}", f"You: {user_name}", palette), clip(prompt)]
     rooms = (listing or {}).get("rooms", [])
     drafts = (listing or {}).get("drafts", [])
-    room_lines = HEIGHT - 8
+    # A notice may hold a resume code to copy: wrapped, never cut.
+    notice_lines = [line for part in notice.split("\n") for line in wrap(part)]
+    room_lines = HEIGHT - 7 - max(1, len(notice_lines))
     if rooms:
         lines.append(palette.paint(f" #  {'Room':<30} {'Seats':<7} Players", "dim"))
         for number, room in enumerate(rooms[:room_lines], start=1):
@@ -623,7 +632,8 @@ def render_lobby(*, user_name: str, url: str, listing: dict | None, prompt: str,
         lines.append(f"Creating a room ({'room name' if form.step == 'name' else form.step}); /cancel stops.")
     else:
         lines.append(clip(LOBBY_HELP))
-    lines += [palette.paint(clip(notice), "good") if notice else "", palette.paint(clip(problem), "warn")]
+    lines += [palette.paint(line, "good") for line in notice_lines] or [""]
+    lines.append(palette.paint(clip(problem), "warn"))
     return lines[:HEIGHT]
 
 
@@ -695,7 +705,7 @@ def prompt_help(prompt: dict | None, table: TableModel, ui: UiState, can_vote: b
     if ui.leaving:
         return "Leaving: saving your game…", ""
     if can_vote:
-        names = ", ".join(table.left_names.get(s, table.name_of(s)) for s in table.vote["seats"])
+        names = ", ".join(table.person_of(s) for s in table.vote["seats"])
         return (f"{names} left. Replace them with a computer, or leave too?",
                 "Type c to let a computer take the seat, or /leave to leave too.")
     if table.paused:
@@ -1064,6 +1074,7 @@ class TerminalApp:
         ui = UiState()
         changed = asyncio.Event()
         follow_ups: set[str] = set()
+        last_frame_at = time.monotonic()
 
         def on_frame(frame: dict) -> None:
             follow_ups.update(table.accept(frame))
@@ -1071,7 +1082,8 @@ class TerminalApp:
 
         seat = SeatClient(self.ws_url, ticket.room_id, ticket.token, on_frame=on_frame, max_attempts=None)
         runner = asyncio.ensure_future(seat.run())
-        last_status = 0.0
+        asked_status_at = 0.0
+        status_wanted = False
         left_with: Path | None = None
         try:
             while not runner.done():
@@ -1083,20 +1095,27 @@ class TerminalApp:
                 changed.clear()
                 line_task = self.next_line_task()
                 changed_task = asyncio.ensure_future(changed.wait())
-                await asyncio.wait({line_task, changed_task, runner}, timeout=1.0,
+                await asyncio.wait({line_task, changed_task, runner}, timeout=0.25 if status_wanted else 1.0,
                                    return_when=asyncio.FIRST_COMPLETED)
                 changed_task.cancel()
+                if changed_task.done():
+                    last_frame_at = time.monotonic()
                 if "refused" in follow_ups:
                     ui.problem = f"The server refused: {table.refused['payload']['prompt']}"
                 if "reprompt" in follow_ups:
                     seat.state.answered = None  # refused, so still pending: offer it again (INVALID, NOT_IN_HAND)
                 if "saved" in follow_ups and ui.leaving:
                     left_with = await self._save_and_leave(seat, table, ticket)
-                if ("status" in follow_ups or (table.paused and time.monotonic() - last_status > PAUSED_STATUS_EVERY)) \
-                        and seat.connected.is_set() and not ui.leaving:
-                    last_status = time.monotonic()
-                    await self._send(seat, ui, Send(ClientCmd.GET_GAME_STATUS))
+                now = time.monotonic()
+                status_wanted = status_wanted or "status" in follow_ups or (
+                    table.paused and now - asked_status_at > PAUSED_STATUS_EVERY)
                 follow_ups.clear()
+                # A snapshot drops frames in flight that it already reflects (docs/protocol.md "Snapshots
+                # and the group"), and the log would miss them: ask only once the stream has gone quiet.
+                if status_wanted and now - last_frame_at > STATUS_QUIET and seat.connected.is_set() \
+                        and not ui.leaving:
+                    status_wanted, asked_status_at = False, now
+                    await self._send(seat, ui, Send(ClientCmd.GET_GAME_STATUS))
                 if line_task.done():
                     if await self._typed(self.take_line(), seat, table, ui) == "lobby":
                         break
@@ -1211,7 +1230,8 @@ class TerminalApp:
                 return
         if left_with is not None:
             code = resume_code(ticket.room_id, ticket.token)
-            self.notice = f"Saved in {left_with.name}. Come back with: load {code}"
+            self.notice = (f"You left. Your game is saved in {left_with}.\n"
+                           f"Come back with: load {code}")
         elif seat.final_close == CLOSE_UNAUTHORIZED:
             self.notice = ("That seat cannot be opened now: the game may be paused (try again when it resumes), "
                            "or it has ended.")
