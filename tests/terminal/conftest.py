@@ -9,7 +9,7 @@ from tests.servers import Daphne, server_env, sqlite_database
 from tests.terminal.tmux import Terminal
 
 GAME_SEED = 1742  # every game deals the same: the tests' answers, and so their games, are repeatable
-SERVER_SETTINGS = {"GAME_SEED": GAME_SEED, "MAX_TURNS": 150, "LOG_LEVEL": "WARNING", "DEBUG": "false",
+SERVER_SETTINGS = {"GAME_SEED": GAME_SEED, "MAX_TURNS": 150, "LOG_LEVEL": "WARNING",
                    "ROOMMATE_INTERVAL": 2, "VOTE_TIMEOUT": 60, "AWAY_WAIT": 20}
 
 
