@@ -1,6 +1,8 @@
 """The terminal's pure parts: typed lines to answers (or explanations), frames to screens."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -11,6 +13,7 @@ from lobby_site.terminal import (PLAIN, Answer, CreateForm, JoinRoom, Local, Loa
                                  parse_table_line, render_lobby, render_result, render_table, render_waiting_room,
                                  saved_game, ws_base_url)
 from lobby_site.wire import ClientCmd
+from tests.servers import ROOT
 
 CARDS = {card["id"]: card for card in WIRE}
 RED_CROSS, RED_SQUARE, BLUE_CUP, GREEN_PICK_ONE = 0, 5, 49, 110
@@ -213,3 +216,13 @@ def test_lobby_waiting_room_and_result_screens():
                                                                                "cards_left": 3}]}
     result = "\n".join(render_result(table, over, 0))
     assert "Game over: Bo wins." in result and "2. Ada (you)" in result and "3 cards left" in result
+
+
+def test_manage_py_play_needs_no_environment_and_refuses_a_bad_url():
+    env = {"PATH": "/usr/bin:/bin"}
+    helped = subprocess.run([sys.executable, "manage.py", "play", "--help"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "--url" in helped.stdout and "--no-color" in helped.stdout
+    refused = subprocess.run([sys.executable, "manage.py", "play", "--url", "ftp://host"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "not an http:// or https:// URL" in refused.stderr

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from tests.terminal.conftest import game_of, read_database
-from tests.terminal.tmux import label, play_to_the_end
+from tests.servers import Daphne, free_port, server_env
+from tests.terminal.conftest import SERVER_SETTINGS, game_of, read_database
+from tests.terminal.tmux import Terminal, hand_section, label, play_to_the_end, shown_msg_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -135,3 +136,24 @@ def test_leaving_saves_the_game_and_the_code_takes_the_seat_back(terminals, data
     held = int(re.search(r"Your hand \((\d+)\)", back).group(1))
     assert held == len(game_of(database_url, room_id)["state"]["hands"][0])
     assert computer_hand > 0
+
+
+def test_the_terminal_reconnects_by_itself_and_resumes(database_url, server_files, tmp_path):
+    """The server goes away mid-game and comes back on the same port: the seat's RESUME puts the
+    same hand and the same prompt back on the screen, with nothing typed."""
+    port = free_port()
+    env = server_env(database_url, **SERVER_SETTINGS)
+    first = Daphne(env, port=port, log_path=server_files / "daphne-restart.log").start()
+    ada = Terminal(first.http_url, "Ada", tmp_path)
+    try:
+        create_room(ada, "Again", 2, 1)
+        before = ada.wait_for(r"play>")
+        first.stop()
+        ada.wait_for(r"· reconnecting")
+        with Daphne(env, port=port, log_path=server_files / "daphne-restart.log"):
+            after = ada.wait_for(r"· connected\n(.*\n)*play>")
+        assert hand_section(after) == hand_section(before)
+        assert shown_msg_id(after) == shown_msg_id(before)
+    finally:
+        ada.close()
+        first.stop()
