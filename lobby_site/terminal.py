@@ -85,10 +85,6 @@ class Palette:
 PLAIN = Palette(enabled=False)
 
 
-def visible_len(text: str) -> int:
-    return len(re.sub(r"\x1b\[[0-9;]*m", "", text))
-
-
 def clip(text: str, width: int = WIDTH) -> str:
     """Cut plain text to `width` columns, marking the cut."""
     return text if len(text) <= width else text[: width - 3] + "..."
