@@ -108,6 +108,12 @@ class LobbyClient:
     async def __aenter__(self) -> "LobbyClient":
         return await self.connect()
 
+    async def wait_closed(self) -> None:
+        """Return once the connection has ended (the server closed it or went away, or `close()`)."""
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(self._reader)
+
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
