@@ -245,11 +245,19 @@ def drop_one_server_frame(page, should_drop) -> tuple[list, list]:
             upstream.send(message)
 
         def from_server(message):
-            frame = json.loads(message)
-            if not lost and should_drop(frame):
-                lost.append(frame)
-                return
-            ws.send(message)
+            # The page asks for batches: a message may hold several frames (a JSON array).
+            decoded = json.loads(message)
+            frames = decoded if isinstance(decoded, list) else [decoded]
+            kept = []
+            for frame in frames:
+                if not lost and should_drop(frame):
+                    lost.append(frame)
+                else:
+                    kept.append(frame)
+            if len(kept) == len(frames):
+                ws.send(message)
+            elif kept:
+                ws.send(json.dumps(kept))
 
         ws.on_message(from_page)
         upstream.on_message(from_server)
