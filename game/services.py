@@ -28,7 +28,7 @@ from game import messages
 from game.engine import STRATEGIES, GameState, IllegalAction, apply, computer_rng, new_game, view
 from game.models import Game, SavedGameState
 from game.seats import answers_for, prompt_retire, seat_record, shown_players
-from game.store import Change, game_read, game_read_locked, game_save
+from game.store import Change, game_read, game_read_locked, game_save, recent_chat
 from lobby_site.wire import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message, encode
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
@@ -42,7 +42,7 @@ from rooms.services import (
     room_data,
     token_hash,
 )
-from rooms.signals import seat_connected, seat_disconnected
+from rooms.signals import room_filled, seat_connected, seat_disconnected
 
 RUNNING = (Game.Status.PLAYING, Game.Status.PAUSED)
 AWAY_WAIT_KIND = "away_wait"
@@ -92,7 +92,7 @@ def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False) -> 
         players[seat]["connected"] = True
     data = messages.view_data(game_id=game.pk, status=game.status, version=game.version,
                               state=GameState.from_json(game.state), seat=seat, players=players, prompt=prompt,
-                              recent_events=game.recent)
+                              recent_events=game.recent, chat=recent_chat(game.recent))
     data["vote"] = _vote(game)
     return data
 
@@ -448,6 +448,12 @@ def _seat_connected(sender, *, player_id: int, room_id: int, seat: int, **kwargs
             send_on_commit(room_group(room_id), {"type": "roommates.changed"})
         else:
             game_presence(room_id=room_id, seat=seat, event="reconnected")
+
+
+@receiver(room_filled)
+def _room_filled(sender, *, room_id: int, **kwargs) -> None:
+    """An operator seated computers in a waiting room: begin its game if every person is connected."""
+    game_begin_if_ready(room_id=room_id)
 
 
 # --- Leaving a game (docs/protocol.md "Leaving a game") -------------------------------------
