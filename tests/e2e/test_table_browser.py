@@ -329,7 +329,7 @@ def test_cards_are_named_buttons_and_the_keyboard_plays(server, browser):
 
 
 def serious(results) -> list[str]:
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]
+    return [f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']][:3]}" for v in results.response["violations"]
             if v["impact"] in ("serious", "critical")]
 
 
