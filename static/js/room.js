@@ -393,6 +393,7 @@ const handlers = {
     const view = frame.payload.data;
     const keepSelection = model.prompt && view.prompt && model.prompt.msgId === view.prompt.msg_id;
     model.view = view;
+    model.view.deadline = view.prompt?.payload?.data?.deadline ?? null;
     model.mySeat = view.you.seat;
     model.prompt = promptFromView(view.prompt);
     if (!keepSelection) model.selected = [];

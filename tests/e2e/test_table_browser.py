@@ -360,3 +360,19 @@ def test_axe_finds_no_serious_violation(server, browser):
     found["result"] = serious(axe.run(page))
 
     assert found == {name: [] for name in found}
+
+
+def test_a_countdown_shows_on_the_seat_to_play_when_turn_timeout_is_on(tmp_path, browser):
+    with sqlite_database(tmp_path) as database_url:
+        env = server_env(database_url, GAME_SEED=1742, MAX_TURNS=80, TURN_TIMEOUT=40)
+        with Daphne(env, log_path=tmp_path / "daphne.log") as server:
+            room_id, token = create_room(server, computers=1)
+            page, errors = seat_page(browser, server, room_id, token)
+            first_turn(page)
+            countdown = page.locator("#players [data-you='true'] [data-testid='countdown']")
+            expect(countdown).to_have_text(re.compile(r"^\d+ s$"))
+            assert 25 <= int(countdown.inner_text().split()[0]) <= 40
+            page.reload()  # the view's prompt carries the deadline too
+            first_turn(page)
+            expect(countdown).to_be_visible()
+            assert errors == []
