@@ -316,7 +316,11 @@ function renderLeave(model, root) {
   root.querySelector("#left").hidden = !model.left;
   root.querySelector("#left-title").textContent = model.view && !model.lastOne ? "You left — keep your saved game to come back" : "You left";
   root.querySelector("#left-text").textContent = leftText(model);
-  root.querySelector("#left-resume").hidden = !model.left || !model.view || model.lastOne;
+  root.querySelector("#left-resume").hidden = !model.left || !model.view || model.lastOne || model.roomEnded;
+  if (model.roomEnded) {
+    root.querySelector("#left-title").textContent = "You left — the game has ended";
+    root.querySelector("#left-text").textContent = "Everyone else has left too, or the game is over: there is no seat to take back.";
+  }
   const download = root.querySelector("#download-state");
   download.hidden = !model.download;
   if (model.download && download.getAttribute("href") !== model.download.url) {

@@ -856,6 +856,26 @@ function start() {
   }, 300);
 }
 
+/**
+ * After leaving a running game the socket is closed, so the page asks the room's status now and
+ * then: once the others have left too (room closed) or the game ended, there is no seat to take back.
+ */
+async function checkRoomAfterLeaving() {
+  if (!model.left || !model.view || model.lastOne || model.roomEnded) return;
+  try {
+    const page = await (await fetch(`/rooms/${roomId}/`, {cache: "no-store"})).text();
+    const status = page.match(/data-room-status="(\w+)"/)?.[1];
+    if (status === "closed" || status === "finished") {
+      model.roomEnded = true;
+      forgetSeat(roomId, model.mySeat);
+      show();
+    }
+  } catch {
+    // Offline for now: asked again later.
+  }
+}
+setInterval(checkRoomAfterLeaving, 4000);
+
 if (token) start();
 // A running game that stays silent may have lost a frame: ask for the whole picture.
 setInterval(() => {

@@ -376,3 +376,17 @@ def test_a_countdown_shows_on_the_seat_to_play_when_turn_timeout_is_on(tmp_path,
             first_turn(page)
             expect(countdown).to_be_visible()
             assert errors == []
+
+
+def test_the_leaver_is_told_when_the_others_left_too(server, browser, tmp_path):
+    from tests.e2e.test_leaving_browser import leave_and_download, start_game
+
+    _room_id, _token, (ada, ada_errors), (bob, bob_errors) = start_game(server, browser, players=3, computers=1)
+    leave_and_download(ada, tmp_path)
+    expect(ada.locator("#rejoin")).to_be_visible(timeout=WAIT_MS)
+    expect(bob.locator("#leave-too")).to_be_visible(timeout=WAIT_MS)
+    bob.locator("#leave-too").click()
+
+    expect(ada.locator("#left-title")).to_have_text("You left — the game has ended", timeout=WAIT_MS)
+    expect(ada.locator("#rejoin")).to_be_hidden()
+    assert ada_errors == [] and bob_errors == []
