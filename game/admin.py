@@ -6,6 +6,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
+from game.admin_cards import state_cards_html
 from game.models import Game, GameLog, SavedGameState
 
 
@@ -38,9 +39,13 @@ class GameAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("room__name",)
     list_select_related = ("room",)
-    readonly_fields = ("room", "seed", "status", "version", "event_count", "state", "seats", "recent", "created",
-                       "updated")
+    readonly_fields = ("room", "seed", "status", "version", "event_count", "cards", "state", "seats", "recent",
+                       "created", "updated")
     inlines = [GameLogInline]
+
+    @admin.display(description="cards")
+    def cards(self, obj):
+        return state_cards_html(obj.state, [record["name"] for record in obj.seats])
 
 
 @admin.register(GameLog)
@@ -61,12 +66,18 @@ class SavedGameStateAdmin(ReadOnlyAdmin):
     list_filter = ("reason",)
     search_fields = ("room__name",)
     list_select_related = ("room", "game")
-    fields = ("room", "game", "created", "reason", "version", "player_names", "state_json")
+    fields = ("room", "game", "created", "reason", "version", "player_names", "cards", "state_json")
     readonly_fields = fields
 
     @admin.display(description="players")
     def player_names(self, obj):
         return ", ".join(f"{p['seat']}: {p['name']}{' (computer)' if p['is_computer'] else ''}" for p in obj.players)
+
+    @admin.display(description="cards")
+    def cards(self, obj):
+        state = obj.state.get("state", obj.state) if isinstance(obj.state, dict) else {}
+        names = {p["seat"]: p["name"] for p in obj.players}
+        return state_cards_html(state if "hands" in state else {}, [names.get(s, "?") for s in range(len(names))])
 
     @admin.display(description="state")
     def state_json(self, obj):

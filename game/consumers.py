@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10  # seconds (PROTOCOL.md): the first frame must be HELLO by then
 UNAUTHORIZED_CLOSE = 4401
 LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
+ROOM_CLOSED_CLOSE = 4410  # PROTOCOL.md "Room closed by an operator"
 
 
 class GameConsumer(AsyncWebsocketConsumer):
@@ -217,3 +218,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         if data is not None:
             await self.send_frame(services.messages.roommates_frame(data))
 
+
+    async def room_closed(self, event):
+        """An operator closed the room (`room.closed`): say so, then close with 4410."""
+        await self.send_frame(services.messages.room_closed_frame(event["reason"]))
+        await self.close(code=ROOM_CLOSED_CLOSE)

@@ -212,7 +212,7 @@ def prompt_frame(prompt: dict) -> dict:
 
 
 def view_data(*, game_id: int, status: str, version: int, state: GameState, seat: int, players: list[dict],
-              prompt: dict | None, recent_events: list[dict]) -> dict:
+              prompt: dict | None, recent_events: list[dict], chat: list[dict] | None = None) -> dict:
     """Return `seat`'s view (PROTOCOL.md "View"): the engine's view with names, presence and prompt.
 
     `players` = [{"seat", "name", "is_computer", "connected"}] in seat order.
@@ -221,7 +221,7 @@ def view_data(*, game_id: int, status: str, version: int, state: GameState, seat
     data["you"]["name"] = players[seat]["name"]
     data["players"] = [{**p, "cards_left": len(state.hands[p["seat"]])} for p in players]
     data.update(game_id=game_id, status=status, version=version, prompt=prompt, vote=None,
-                recent_events=recent_events[-RECENT_EVENTS:])
+                recent_events=recent_events[-RECENT_EVENTS:], chat=chat or [])
     return data
 
 
@@ -264,3 +264,7 @@ def create_a_computer_frame(*, seat: int, name: str, top: int, msg_id: int) -> d
     """Return CREATE_A_COMPUTER: `name` left `seat`; answer ADD_COMPUTER (or leave too)."""
     return frame(ServerCmd.CREATE_A_COMPUTER, f"{name} left: a computer will take their seat when you agree.",
                  data={"seat": seat, "name": name}, next_cmd="ADD_COMPUTER", top_card=WIRE[top], msg_id=msg_id)
+
+
+def room_closed_frame(reason: str) -> dict:
+    return frame(ServerCmd.ROOM_CLOSED, "An administrator closed this room.", data={"reason": reason})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -28,7 +28,7 @@ from game import messages
 from game.engine import STRATEGIES, GameState, IllegalAction, apply, computer_rng, new_game, view
 from game.models import Game, SavedGameState
 from game.seats import answers_for, prompt_retire, seat_record, shown_players
-from game.store import Change, game_read, game_read_locked, game_save
+from game.store import Change, game_read, game_read_locked, game_save, recent_chat
 from lobby_site.wire import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message, encode
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
@@ -42,7 +42,7 @@ from rooms.services import (
     room_data,
     token_hash,
 )
-from rooms.signals import seat_connected, seat_disconnected
+from rooms.signals import room_filled, seat_connected, seat_disconnected
 
 RUNNING = (Game.Status.PLAYING, Game.Status.PAUSED)
 AWAY_WAIT_KIND = "away_wait"
@@ -92,7 +92,7 @@ def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False) -> 
         players[seat]["connected"] = True
     data = messages.view_data(game_id=game.pk, status=game.status, version=game.version,
                               state=GameState.from_json(game.state), seat=seat, players=players, prompt=prompt,
-                              recent_events=game.recent)
+                              recent_events=game.recent, chat=recent_chat(game.recent))
     data["vote"] = _vote(game)
     return data
 
@@ -165,13 +165,26 @@ def _number_events(game: Game, events: list[dict], *, top: int, outcome: dict | 
     return frames, built.public
 
 
-def _prompts_replace(game: Game, state: GameState, frames: Frames) -> None:
+def _turn_deadline(game: Game, state: GameState) -> str | None:
+    """Return when TURN_TIMEOUT runs out for the person who must act now (ISO 8601 UTC), or None."""
+    if settings.TURN_TIMEOUT <= 0 or state.awaiting is None:
+        return None
+    record = game.seats[state.awaiting["seat"]]
+    if answers_for(record) or record["away"]:
+        return None
+    due = timezone.now() + timedelta(seconds=settings.TURN_TIMEOUT)
+    return due.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _prompts_replace(game: Game, state: GameState, frames: Frames, deadline: str | None = None) -> None:
     """Retire every seat's pending prompt and prompt the seat that must decide in `state` (a new msg_id)."""
     names = _names(game)
     for seat, record in enumerate(game.seats):
         prompt_retire(record)
         payload = messages.new_prompt(state, seat, names)
         if payload is not None:
+            if deadline is not None:
+                payload["data"]["deadline"] = deadline  # PROTOCOL.md "deadlines in the view"
             record["msg_id"] += 1
             record["prompt"] = {"msg_id": record["msg_id"], "payload": payload}
             frames.setdefault(seat, []).append(messages.prompt_frame(record["prompt"]))
@@ -245,10 +258,15 @@ def _play_on(game: Game, events: list[dict], *, top: int, state: GameState, befo
             _frame_last(game, frames, seat, lambda msg_id, data=data: messages.view_frame(
                 ServerCmd.GAME_BEGIN, data, msg_id))
     outcome = state.outcome.to_json() if state.outcome else None
+    deadline = _turn_deadline(game, state)
+    if deadline is not None:
+        turns = [event for event in events if event.get("event") == "turn"]
+        if turns and turns[-1]["seat"] == state.awaiting["seat"]:
+            turns[-1]["deadline"] = deadline
     numbered, public = _number_events(game, events, top=top, outcome=outcome)
     for seat, seat_frames in numbered.items():
         frames.setdefault(seat, []).extend(seat_frames)
-    _prompts_replace(game, state, frames)
+    _prompts_replace(game, state, frames, deadline)
     change = change or Change()
     change.events += public
     change.deadlines += _waits(game, state)
@@ -448,6 +466,12 @@ def _seat_connected(sender, *, player_id: int, room_id: int, seat: int, **kwargs
             send_on_commit(room_group(room_id), {"type": "roommates.changed"})
         else:
             game_presence(room_id=room_id, seat=seat, event="reconnected")
+
+
+@receiver(room_filled)
+def _room_filled(sender, *, room_id: int, **kwargs) -> None:
+    """An operator seated computers in a waiting room: begin its game if every person is connected."""
+    game_begin_if_ready(room_id=room_id)
 
 
 # --- Leaving a game (docs/protocol.md "Leaving a game") -------------------------------------

@@ -23,6 +23,23 @@ from game.models import Game, GameLog
 from rooms.models import Deadline, Room
 
 RECENT_EVENTS = 20  # docs/protocol.md "View": recent_events holds the last 20 events
+CHAT_EVENTS = 50  # PROTOCOL.md "Chat history": the view's `chat` holds the last 50 chat events
+
+
+def recent_kept(events: list[dict]) -> list[dict]:
+    """Return what the row's `recent` keeps of `events`: the last 20 events and the last 50 chat events, in order.
+
+    So a snapshot reads both the view's `recent_events` (the last 20) and its `chat` from one
+    column, saved in the same write as every change.
+    """
+    chats = [i for i, event in enumerate(events) if event.get("event") == "chat"][-CHAT_EVENTS:]
+    keep = set(range(max(0, len(events) - RECENT_EVENTS), len(events))) | set(chats)
+    return [event for i, event in enumerate(events) if i in keep]
+
+
+def recent_chat(recent: list[dict]) -> list[dict]:
+    """Return the view's `chat`: the last 50 chat events of a row's `recent`."""
+    return [event for event in recent if event.get("event") == "chat"][-CHAT_EVENTS:]
 
 
 # The columns a change reads and writes. The move path reads and writes them with SQL
@@ -88,7 +105,7 @@ def game_save(game: Game, change: Change, fields: tuple[str, ...]) -> bool:
     new = {"version": read_version + 1, "updated": now}
     if change.events:
         new["event_count"] = game.event_count + len(change.events)
-        new["recent"] = (game.recent + change.events)[-RECENT_EVENTS:]
+        new["recent"] = recent_kept(game.recent + change.events)
     values = {name: getattr(game, name) for name in fields} | new
     log = (GameLog(game_id=game.pk, version=new["version"], seq=game.event_count, events=change.events, created=now)
            if change.events else None)

@@ -62,6 +62,7 @@ class ServerCmd(StrEnum):
     PLAYER_STATE = "PLAYER_STATE"
     LEAVE_REP = "LEAVE_REP"
     CREATE_A_COMPUTER = "CREATE_A_COMPUTER"
+    ROOM_CLOSED = "ROOM_CLOSED"
     ERROR = "ERROR"
 
 
@@ -440,6 +441,8 @@ def check_frame(message: dict) -> None:
         assert set(data) == {"winner", "ranking"}
         for r in data["ranking"]:
             assert set(r) == {"seat", "name", "cards_left"}
+    elif cmd == ServerCmd.ROOM_CLOSED:
+        assert set(data) == {"reason"} and data["reason"] == "admin" and message["msg_id"] is None
     elif cmd in LEAVING_CHECKS:
         LEAVING_CHECKS[cmd](message)
     elif cmd in (ServerCmd.GAME_BEGIN, ServerCmd.RESUME, ServerCmd.GAME_STATUS, ServerCmd.PLAYER_STATE):

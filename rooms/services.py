@@ -303,13 +303,16 @@ def seat_free_if_away(*, player_id: int) -> bool:
 def room_close(*, room_id: int) -> bool:
     """Close a room (the admin's action): it leaves the lobby and its deadlines are dropped.
 
-    Return whether it was open before. Locks the room row.
+    Every connection of the room hears `ROOM_CLOSED {"reason": "admin"}` and is closed with
+    4410 (PROTOCOL.md "Room closed by an operator"). Return whether it was open before.
+    Locks the room row.
     """
     with transaction.atomic():
         room = Room.objects.select_for_update().filter(pk=room_id).first()
         if room is None or room.status == Room.Status.CLOSED:
             return False
         _room_close(room)
+        send_on_commit(room_group(room.pk), {"type": "room.closed", "reason": "admin"})
         return True
 
 
@@ -331,6 +334,8 @@ def room_fill_with_computers(*, room_id: int) -> int:
             room.save(update_fields=["updated"])
             _notify_lobby()
             _notify_roommates(room.pk)
+            # The room may be complete: the game app begins it (rooms does not import game).
+            transaction.on_commit(lambda: signals.room_filled.send(sender=Room, room_id=room.pk), robust=True)
         return len(free)
 
 

@@ -14,6 +14,31 @@ const SYMBOL_WORDS = {pick_one: "pick one", pick_two: "pick two", skip: "skip",
                       question: "question", drop: "drop"};
 const SYMBOL_FACES = {pick_one: "1", pick_two: "2", skip: "\u2192", question: "?", drop: "\u2212"};
 
+const SYMBOLS = ["pick_one", "pick_two", "skip", "question", "drop"];
+
+// What each special card does (RULES.md R10–R11), for hover, long press and the rules page.
+export const SPECIAL_HELP = {
+  pick_one: "Pick one: the next player draws 1, unless they answer with a pick one of their own (the total stacks).",
+  pick_two: "Pick two: the next player draws 2, unless they answer with a pick two of their own (the total stacks).",
+  skip: "Skip: the next player loses their turn.",
+  question: "Question: name a colour or a shape; the first player after you who holds a normal card of it must give you one.",
+  drop: "Drop: discard one more card of your choice, with no need to match.",
+};
+
+/** Return the card with id `id` (RULES.md R1). */
+export function cardFromId(id) {
+  if (id >= 100) {
+    return {id, kind: "special", colour: COLOURS[Math.floor((id - 100) / 5)], symbol: SYMBOLS[(id - 100) % 5]};
+  }
+  const kind = Math.floor(id / 5);
+  return {id, kind: "normal", colour: COLOURS[Math.floor(kind / 5)], shape: SHAPES[kind % 5]};
+}
+
+/** Return what the special card `id` does, or null for a normal card. */
+export function specialHelp(id) {
+  return id >= 100 && id < 120 ? SPECIAL_HELP[cardFromId(id).symbol] : null;
+}
+
 /** Return a card in words: "red cup", "blue pick two". */
 export function cardName(card) {
   if (!card || typeof card !== "object") return card === null || card === undefined ? "no card" : "a card";

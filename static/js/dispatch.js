@@ -22,6 +22,8 @@ export function dispatch(frame, handlers) {
       return handlers.vote(frame);
     case "LEAVE_REP":
       return handlers.left(frame);
+    case "ROOM_CLOSED":
+      return handlers.roomClosed(frame);
     case "ERROR":
       return handlers.error(frame);
     default:

@@ -1,7 +1,8 @@
 // The lobby page: the live list of open rooms, drafts ("a room is being created"), create and join.
 // Speaks PROTOCOL.md's lobby protocol on /ws/lobby/. User text goes in with textContent.
 
-import {SAVED_GAME_MAX_BYTES, parseResumeCode, readSavedGame, tokenKey} from "./protocol.js";
+import {SAVED_GAME_MAX_BYTES, errorText, forgetSeat, parseResumeCode, readSavedGame, storeSeat, storedSeats,
+        tokenKey} from "./protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const lobby = $("lobby");
@@ -14,6 +15,7 @@ let ownDraft = null;      // the draft this page opened with the create form
 let waitingFor = null;    // the draft this page waits for
 let openDrafts = [];
 let searchTimer = null;
+let draftAsked = false;   // START_ROOM_DRAFT went out and its answer has not come yet
 
 const SEARCH_DELAY_MS = 300;  // typing pauses this long before the search goes out
 
@@ -27,6 +29,7 @@ function getRooms() {
 }
 
 function send(cmd, payload = {}) {
+  if (cmd !== "GET_ROOMS") showError("");  // a new request: the last one's error no longer applies
   if (!socket || socket.readyState !== WebSocket.OPEN) {
     showError("Not connected to the lobby yet: try again in a moment.");
     return null;
@@ -72,8 +75,12 @@ function showNotice(text, roomId = null) {
 
 function renderListing(payload) {
   const { rooms, drafts, open_total: openTotal } = payload.data;
-  openDrafts = drafts.filter((draft) => draft.draft_id !== ownDraft);
-  $("lobby-prompt").textContent = payload.prompt;
+  // Our own draft is not news to us (nor one that may be ours, while its answer is on the way).
+  openDrafts = drafts.filter((draft) => draft.draft_id !== ownDraft && !(draftAsked && draft === drafts[drafts.length - 1]));
+  const creating = ownDraft !== null || draftAsked;
+  $("lobby-prompt").textContent = creating && openDrafts.length === 0
+    ? (rooms.length ? "Finish creating your room, or join an open one." : "Finish creating your room.")
+    : payload.prompt;
   $("draft-banner").hidden = openDrafts.length === 0 || waitingFor !== null;
   const body = $("rooms").tBodies[0];
   body.replaceChildren(...rooms.map((room) => {
@@ -101,13 +108,38 @@ function renderListing(payload) {
 }
 
 function enterRoom(data) {
+  storeSeat(data.room.room_id, data.player.seat, data.player.token, {name: data.player.name, roomName: data.room.name});
   openSeat(data.room.room_id, data.player.token);
 }
 
-/** Keep the seat's token where the room page reads it (this tab only), and go there. */
+/** Keep the seat's token where the room page reads it (this browser, and this tab's choice), and go there. */
 function openSeat(roomId, token) {
+  if (!storedSeats(roomId).some((seat) => seat.token === token)) storeSeat(roomId, "?", token);
   sessionStorage.setItem(tokenKey(roomId), token);
   location.assign(`/rooms/${roomId}/`);
+}
+
+/** List the seats this browser holds ("Your games"), each with a way back and a way to forget it. */
+function renderYourGames() {
+  const seats = storedSeats();
+  $("your-games").hidden = seats.length === 0;
+  $("your-games-list").replaceChildren(...seats.map((seat) => {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `/rooms/${seat.roomId}/`;
+    link.dataset.roomId = String(seat.roomId);
+    link.dataset.token = seat.token;
+    link.textContent = `${seat.roomName || `Room ${seat.roomId}`}${seat.name ? ` — as ${seat.name}` : ""}`;
+    const forget = document.createElement("button");
+    forget.type = "button";
+    forget.dataset.action = "forget";
+    forget.dataset.roomId = String(seat.roomId);
+    forget.dataset.seat = seat.seat === null ? "?" : String(seat.seat);
+    forget.textContent = "Forget";
+    forget.setAttribute("aria-label", `Forget ${link.textContent}`);
+    item.append(link, " ", forget);
+    return item;
+  }));
 }
 
 // --- Load a saved game: the resume code of a seat left, from the file or pasted ---------
@@ -149,6 +181,7 @@ function dispatch(frame) {
       break;
     case "DRAFT_STARTED":
       ownDraft = data.draft_id;
+      draftAsked = false;
       break;
     case "DRAFT_CANCELLED":
       if (data.draft_id === ownDraft) {
@@ -172,7 +205,8 @@ function dispatch(frame) {
       enterRoom(data);
       break;
     case "ERROR":
-      showError(prompt);
+      draftAsked = false;
+      showError(errorText(frame));
       break;
     default:
       console.warn("lobby: unexpected frame", frame);
@@ -191,7 +225,7 @@ function userName() {
 function openCreate() {
   form.hidden = false;
   $("create-open").hidden = true;
-  if (ownDraft === null) send("START_ROOM_DRAFT");
+  if (ownDraft === null && send("START_ROOM_DRAFT") !== null) draftAsked = true;
   form.elements.room_name.focus();
 }
 
@@ -206,6 +240,10 @@ const actions = {
   "cancel-create": closeCreate,
   wait() {
     if (openDrafts.length) send("WAIT_FOR_DRAFT", { draft_id: openDrafts[0].draft_id });
+  },
+  forget(button) {
+    forgetSeat(Number(button.dataset.roomId), button.dataset.seat);
+    renderYourGames();
   },
   join(button) {
     const name = userName();
@@ -252,4 +290,11 @@ form.addEventListener("submit", (event) => {
   send("CREATE_A_ROOM", payload);
 });
 
+// A link of "Your games" makes that seat this tab's choice.
+lobby.addEventListener("click", (event) => {
+  const link = event.target.closest("#your-games-list a[data-token]");
+  if (link) sessionStorage.setItem(tokenKey(Number(link.dataset.roomId)), link.dataset.token);
+});
+
+renderYourGames();
 connect();

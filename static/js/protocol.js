@@ -146,3 +146,85 @@ export function promptFromView(viewPrompt) {
 export function isPrompt(frame) {
   return frame.payload?.flag === Flag.USER_INPUT_CONTINUE;
 }
+
+// --- seats kept in this browser (localStorage), for every tab -------------------------------
+
+export const OPENED_ELSEWHERE_CLOSE = 4409;  // a newer connection of the seat took over
+export const ROOM_CLOSED_CLOSE = 4410;  // an operator closed the room
+const SEAT_PREFIX = "discard:seat:";
+
+function seatStorageKey(roomId, seat) {
+  return `${SEAT_PREFIX}${roomId}:${seat}`;
+}
+
+/** Keep a seat's token in this browser: {token, name, roomName, at}; `seat` may be "?" until known. */
+export function storeSeat(roomId, seat, token, {name = "", roomName = ""} = {}) {
+  try {
+    localStorage.setItem(seatStorageKey(roomId, seat),
+                         JSON.stringify({token, name, roomName, at: new Date().toISOString()}));
+  } catch {
+    // Storage full or refused (private mode): the seat lives as long as the tab.
+  }
+}
+
+export function forgetSeat(roomId, seat) {
+  try { localStorage.removeItem(seatStorageKey(roomId, seat)); } catch { /* nothing kept */ }
+}
+
+/** Return every seat this browser holds, [{roomId, seat, token, name, roomName, at}], optionally of one room. */
+export function storedSeats(roomId = null) {
+  const seats = [];
+  let storage;
+  try { storage = localStorage; } catch { return seats; }
+  for (let i = 0; i < storage.length; i += 1) {
+    const key = storage.key(i);
+    if (!key?.startsWith(SEAT_PREFIX)) continue;
+    const [room, seat] = key.slice(SEAT_PREFIX.length).split(":");
+    if (roomId !== null && Number(room) !== roomId) continue;
+    try {
+      const value = JSON.parse(storage.getItem(key));
+      if (typeof value?.token !== "string") continue;
+      seats.push({roomId: Number(room), seat: seat === "?" ? null : Number(seat), ...value});
+    } catch {
+      // Not ours, or damaged: ignored.
+    }
+  }
+  return seats.sort((a, b) => (a.roomId - b.roomId) || ((a.seat ?? -1) - (b.seat ?? -1)));
+}
+
+// --- errors in words for people (PROTOCOL.md "Errors": code and field) -----------------------
+
+const FIELD_TEXT = {
+  room_name: "The room name must be 1 to 40 characters, without control characters.",
+  user_name: "Your name must be 1 to 24 characters, without control characters.",
+  num_of_players: "A room has 2 to 8 players.",
+  computers: "Computers can fill at most all the seats but yours.",
+  draft_id: "That room draft has ended: create the room again.",
+  search: "That search is too long.",
+  level: "Choose a computer level: easy, normal or hard.",
+};
+
+const CODE_TEXT = {
+  ROOM_NOT_FOUND: "That room no longer exists: choose another one.",
+  ROOM_FULL: "That room has just filled up: choose another one, or create your own.",
+  NAME_TAKEN: "Someone in that room already has that name: choose another name.",
+  RATE_LIMITED: "Slow down a little: too many requests at once.",
+  LIMIT_REACHED: "You already have as many open rooms or drafts as allowed: finish or cancel one first.",
+  TOO_LARGE: "That message is too long.",
+  GAME_NOT_STARTED: "The game has not begun yet.",
+  GAME_PAUSED: "The game is paused: moves wait until it goes on.",
+  NOT_YOUR_TURN: "It is not your turn.",
+  STALE_PROMPT: "That answer came too late: the game moved on.",
+  NOT_IN_HAND: "You do not hold that card any more.",
+  NO_PENDING_PROMPT: "There is nothing to answer right now.",
+};
+
+/** Return an ERROR frame's words for a person: by field for INVALID, else by code. */
+export function errorText(frame) {
+  const {code, field} = frame.payload?.data ?? {};
+  if (code === "INVALID" || code === "LIMIT_REACHED") {
+    if (code === "LIMIT_REACHED") return CODE_TEXT.LIMIT_REACHED;
+    return FIELD_TEXT[field] ?? "That request was not accepted: check what you entered and try again.";
+  }
+  return CODE_TEXT[code] ?? "Something went wrong: try again.";
+}

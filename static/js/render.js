@@ -1,7 +1,7 @@
 // Draw the page from the model: one render() call updates every part.
 // User text (names, chat) goes in with textContent only.
 
-import {cardName, cardSvg, optionSvg} from "./cards.js";
+import {cardName, cardSvg, optionSvg, specialHelp} from "./cards.js";
 import {leavingEndsTheGame} from "./protocol.js";
 
 function h(tag, attrs = {}, ...children) {
@@ -36,14 +36,15 @@ const CONNECTION_TEXT = {
 function renderConnection(model, root) {
   const status = root.querySelector("#connection");
   // After the result or a leave the page closes its socket on purpose: that is no lost connection.
-  const done = model.result ? "Game over" : model.left ? "You left" : null;
+  const done = model.result ? "Game over" : model.left ? "You left" : model.roomClosed ? "Room closed"
+    : model.elsewhere ? "Open in another tab" : null;
   status.textContent = done ?? CONNECTION_TEXT[model.connection](model.retryInMs);
   status.dataset.state = done ? "done" : model.connection;
 }
 
 function renderWaiting(model, root) {
   const section = root.querySelector("#waiting");
-  section.hidden = Boolean(model.view) || model.noToken || model.unauthorized || model.left;
+  section.hidden = Boolean(model.view) || model.noToken || model.unauthorized || model.left || blocked(model);
   if (section.hidden) return;
   const mates = model.roommates;
   root.querySelector("#needed").textContent = !mates ? "Taking your seat…"
@@ -56,18 +57,41 @@ function renderWaiting(model, root) {
       p.is_computer ? null : p.connected ? "connected" : "not connected"].filter(Boolean).join(" · ")}))));
 }
 
+/** True while the page shows no game for another reason: a seat to choose, another tab, a closed room. */
+function blocked(model) {
+  return Boolean(model.choices) || Boolean(model.elsewhere) || model.roomClosed;
+}
+
+function over(model) {
+  return Boolean(model.result) || model.view?.status === "over" || model.view?.status === "finished";
+}
+
+/** Return the seconds left before the deadline (ISO 8601), or null. */
+function secondsLeft(deadline) {
+  if (!deadline) return null;
+  const ms = Date.parse(deadline) - Date.now();
+  return Number.isNaN(ms) ? null : Math.max(0, Math.ceil(ms / 1000));
+}
+
 function renderPlayers(model, root) {
   const view = model.view;
   const vote = view.status === "paused" ? view.vote : null;
+  const current = over(model) ? null : view.current_seat;
+  const left = view.status === "playing" ? secondsLeft(view.deadline) : null;
   fill(root.querySelector("#players"), ...view.players.map((p) => {
     const gone = vote?.seats?.includes(p.seat) ? "left" : vote?.leaving?.includes(p.seat) ? "leaving" : null;
     const tags = [p.is_computer ? "computer" : null, gone, gone || p.connected ? null : "away"].filter(Boolean);
-    return h("li", {class: "player", dataset: {seat: p.seat, current: p.seat === view.current_seat,
-                                                 connected: p.connected, you: p.seat === model.mySeat}},
-      h("span", {class: "turn-marker", "aria-hidden": "true", text: p.seat === view.current_seat ? "▶" : ""}),
+    const theirs = p.seat === current;
+    return h("li", {class: "player", dataset: {seat: p.seat, current: theirs,
+                                                 connected: p.connected, you: p.seat === model.mySeat},
+                    "aria-current": theirs ? "true" : null},
+      h("span", {class: "turn-marker", "aria-hidden": "true", text: theirs ? "▶" : ""}),
       h("span", {class: "name", text: p.seat === model.mySeat ? `${p.name} (you)` : p.name}),
       h("span", {class: "count", "data-testid": `cards-left-${p.seat}`, text: plural(p.cards_left, "card")}),
-      h("span", {class: "tags", text: tags.join(" · ")}));
+      theirs && left !== null ? h("span", {class: "countdown", "data-testid": "countdown", text: `${left} s`}) : null,
+      tags.length ? h("span", {class: "tags", text: tags.join(" · ")}) : null,
+      model.lastPlay[p.seat] && p.seat !== model.mySeat
+        ? h("span", {class: "last-play", "data-testid": `last-play-${p.seat}`, text: model.lastPlay[p.seat]}) : null);
   }));
 }
 
@@ -134,7 +158,7 @@ function renderCentre(model, root) {
   top.setAttribute("aria-label", `Top card: ${cardName(view.top_card)}`);
   root.querySelector("#market-count").textContent = `Market: ${plural(view.market_count, "card")}`;
   root.querySelector("#pile-count").textContent = `Pile: ${plural(view.pile_count, "card")}`;
-  const whose = view.current_seat === null || view.current_seat === undefined ? ""
+  const whose = view.current_seat === null || view.current_seat === undefined || over(model) ? ""
     : view.current_seat === model.mySeat ? "Your turn" : `${seatLabel(model, view.current_seat)}'s turn`;
   root.querySelector("#whose-turn").textContent = view.status === "paused" ? "Paused" : whose;
   const pick = root.querySelector("#pending-pick");
@@ -205,17 +229,27 @@ function renderHand(model, root) {
   fill(handBox, ...hand.map((card) => {
     const order = model.selected.indexOf(card.id);
     const usable = Boolean(prompt) && (prompt.kind !== "give" || marked.has(card.id)) && prompt.kind !== "name";
+    const fresh = model.fresh.has(card.id);
+    const words = [cardName(card), marked.has(card.id) ? (prompt.kind === "give" ? "can give" : "playable") : null,
+      order >= 0 ? `selected ${order + 1}` : null, fresh ? "just drawn" : null].filter(Boolean);
+    // aria-disabled, not disabled: the arrow keys still move along a hand that cannot be played now.
     return h("button", {type: "button", class: "card", "data-card-id": card.id,
-                        "data-playable": marked.has(card.id), "aria-pressed": order >= 0,
-                        "aria-label": `${cardName(card)}${marked.has(card.id) ? ", playable" : ""}`,
-                        disabled: !usable},
-      cardSvg(card), order >= 0 ? h("span", {class: "order", text: String(order + 1)}) : null);
+                        "data-playable": marked.has(card.id), "data-fresh": fresh, "aria-pressed": order >= 0,
+                        "aria-label": words.join(", "), "aria-disabled": usable ? "false" : "true",
+                        title: specialHelp(card.id) ?? cardName(card)},
+      cardSvg(card), order >= 0 ? h("span", {class: "order", "aria-hidden": "true", text: String(order + 1)}) : null,
+      fresh ? h("span", {class: "fresh", "aria-hidden": "true", text: "new"}) : null);
   }));
 }
 
 function renderLog(model, root) {
   const log = root.querySelector("#log");
-  fill(log, ...model.log.map((line) => h("li", {class: line.kind, text: line.text})));
+  // Only new lines are added (and the oldest dropped), so the live region reads each line once.
+  const shown = new Set([...log.children].map((li) => li.dataset.id));
+  const keep = new Set(model.log.map((line) => String(line.id)));
+  for (const li of [...log.children]) if (!keep.has(li.dataset.id)) li.remove();
+  log.append(...model.log.filter((line) => !shown.has(String(line.id)))
+    .map((line) => h("li", {class: line.kind, dataset: {id: line.id}, text: line.text})));
   log.scrollTop = log.scrollHeight;
   const chat = root.querySelector("#chat-log");
   fill(chat, ...model.chat.map((line) => h("li", {class: line.mine ? "mine" : ""},
@@ -267,7 +301,7 @@ function leftText(model) {
 }
 
 function renderLeave(model, root) {
-  const active = !model.noToken && !model.unauthorized && !model.left && !model.result;
+  const active = !model.noToken && !model.unauthorized && !model.left && !model.result && !blocked(model);
   const leave = root.querySelector("#leave");
   leave.hidden = !active || model.leaveRequestId !== null;
   leave.disabled = model.connection !== "open";
@@ -282,7 +316,11 @@ function renderLeave(model, root) {
   root.querySelector("#left").hidden = !model.left;
   root.querySelector("#left-title").textContent = model.view && !model.lastOne ? "You left — keep your saved game to come back" : "You left";
   root.querySelector("#left-text").textContent = leftText(model);
-  root.querySelector("#left-resume").hidden = !model.left || !model.view || model.lastOne;
+  root.querySelector("#left-resume").hidden = !model.left || !model.view || model.lastOne || model.roomEnded;
+  if (model.roomEnded) {
+    root.querySelector("#left-title").textContent = "You left — the game has ended";
+    root.querySelector("#left-text").textContent = "Everyone else has left too, or the game is over: there is no seat to take back.";
+  }
   const download = root.querySelector("#download-state");
   download.hidden = !model.download;
   if (model.download && download.getAttribute("href") !== model.download.url) {
@@ -302,16 +340,51 @@ function renderRefusal(model, root) {
   }
 }
 
+function renderToasts(model, root) {
+  const box = root.querySelector("#toasts");
+  const shown = new Set([...box.children].map((node) => node.dataset.id));
+  const keep = new Set(model.toasts.map((t) => String(t.id)));
+  for (const node of [...box.children]) if (!keep.has(node.dataset.id)) node.remove();
+  box.append(...model.toasts.filter((t) => !shown.has(String(t.id)))
+    .map((t) => h("p", {class: `toast ${t.kind}`, dataset: {id: t.id}, text: t.text})));
+}
+
+function renderBlocked(model, root) {
+  const choose = root.querySelector("#choose-seat");
+  choose.hidden = !model.choices;
+  if (model.choices) {
+    fill(root.querySelector("#seat-choices"), ...model.choices.map((seat) => h("li", {},
+      h("button", {type: "button", class: "button-link", "data-choose": seat.token,
+                   text: `Play ${seat.name || "this seat"}${seat.seat === null ? "" : ` (seat ${seat.seat + 1})`}`}))));
+  }
+  const elsewhere = root.querySelector("#elsewhere");
+  elsewhere.hidden = !model.elsewhere;
+  root.querySelector("#elsewhere-title").textContent = model.elsewhere === "taken"
+    ? "This seat was opened in another tab" : "This seat is open in another tab";
+  root.querySelector("#elsewhere-text").textContent = model.elsewhere === "taken"
+    ? "You play this seat in another tab or window now, so this tab stopped. Press \"Use here\" to play it here again."
+    : "Another tab or window of this browser plays this seat. Play on there, or press \"Use here\" to move the game to this tab.";
+  root.querySelector("#room-closed").hidden = !model.roomClosed;
+}
+
 function draw(model, root) {
   renderConnection(model, root);
+  renderToasts(model, root);
+  renderBlocked(model, root);
+  const sound = root.querySelector("#sound");
+  sound.setAttribute("aria-pressed", String(model.sound));
+  sound.textContent = model.sound ? "Sound on" : "Sound off";
+  root.querySelector("#hint").hidden = !model.hintShown || !model.view || over(model) || blocked(model);
   renderLeave(model, root);
   root.querySelector("#notice").textContent = model.notice;
-  root.querySelector("#no-token").hidden = !model.noToken;
+  root.querySelector("#no-token").hidden = !model.noToken || model.roomClosed;
   renderRefusal(model, root);
   if (model.room) root.querySelector("#room-name").textContent = model.room.name;
   renderWaiting(model, root);
   const table = root.querySelector("#table");
-  table.hidden = !model.view || model.left;
+  table.hidden = !model.view || model.left || blocked(model);
+  // Events and chat belong to a game: none before it, after leaving, or without a seat.
+  root.querySelector("#side").hidden = table.hidden;
   root.querySelector("#chat-form").querySelector("fieldset").disabled = !model.view || Boolean(model.result) || model.left;
   renderResult(model, root);
   if (!model.view) return;

@@ -5,10 +5,11 @@
 // shown one after another through a queue that pauses after each computer's event, so a
 // person can follow what the computers (which play inline on the server) did.
 
-import {cardName, cardsText} from "./cards.js";
+import {cardName, cardsText, specialHelp} from "./cards.js";
 import {dispatch} from "./dispatch.js";
-import {ClientCmd, Flag, Outbox, SILENCE_MS, answers, isPrompt, promptFromFrame,
-        leavingEndsTheGame, promptFromView, resumeCode, savedGame, tokenKey} from "./protocol.js";
+import {ClientCmd, Flag, OPENED_ELSEWHERE_CLOSE, Outbox, ROOM_CLOSED_CLOSE, SILENCE_MS, answers, errorText,
+        forgetSeat, isPrompt, leavingEndsTheGame, promptFromFrame, promptFromView, resumeCode, savedGame,
+        storeSeat, storedSeats, tokenKey} from "./protocol.js";
 import {render} from "./render.js";
 import {GameSocket} from "./socket.js";
 
@@ -23,14 +24,34 @@ const SNAPSHOTS = new Set(["GAME_BEGIN", "RESUME", "GAME_STATUS", "PLAYER_STATE"
 // superseding it, so those frames are still shown.
 const IN_STREAM = new Set(["GAME_BEGIN", "PLAYER_STATE"]);
 
+const TOAST_MS = 7000;
+const HINT_KEY = "discard:hint-dismissed";
+const SOUND_KEY = "discard:sound";
+
 const root = document.getElementById("room-page");
 const roomId = Number(root.dataset.roomId);
-const token = sessionStorage.getItem(tokenKey(roomId));
+
+// The seat: kept in this browser (localStorage, by room and seat); this tab's choice (the seat
+// the lobby opened, or the one picked here) in sessionStorage. Two seats of this room in this
+// browser and no choice yet: the page asks which to play.
+const held = storedSeats(roomId);
+const tabToken = sessionStorage.getItem(tokenKey(roomId));
+if (tabToken && !held.some((s) => s.token === tabToken)) held.push({roomId, seat: null, token: tabToken, name: ""});
+let token = held.length === 1 ? held[0].token : held.find((s) => s.token === tabToken)?.token ?? null;
 
 const model = {
   roomId,
   lobbyUrl: root.dataset.lobbyUrl,
-  noToken: !token,
+  noToken: held.length === 0,
+  choices: token ? null : held,  // seats to choose from when this browser holds several here
+  elsewhere: null,  // "open": the seat is open in another tab; "taken": another tab took it over
+  roomClosed: false,
+  toasts: [],
+  fresh: new Set(),  // ids of cards just drawn, marked until the next turn answer
+  lastPlay: {},  // seat -> what it did last, in words
+  motion: null,  // {seat, cards} laid since the last render, for the card's travel to the pile
+  hintShown: localStorage.getItem(HINT_KEY) === null,
+  sound: localStorage.getItem(SOUND_KEY) === "on",
   roomStatus: root.dataset.roomStatus,  // at page load: tells a paused game from a lost seat
   unauthorized: false,
   pausedOut: false,  // refused because the game is paused: this seat can come back after it
@@ -67,6 +88,9 @@ let refreshWanted = false;  // ask for the view once the queue has shown what it
 const quietStatus = new Set();  // msg_ids of GET_GAME_STATUS refreshes (not recoveries)
 const queue = [];
 let draining = false;
+const seenEvents = [];  // each event's key, in order, so a snapshot's recent events are logged once
+const earlyChat = new Map();  // msg_id -> chat line shown before the paced queue reached it
+let toastId = 0;
 
 // --- names and words -------------------------------------------------------------------
 
@@ -130,9 +154,64 @@ function describe(event) {
   }
 }
 
+let logId = 0;
+
 function logLine(text, kind = "event") {
-  model.log.push({text, kind});
+  logId += 1;
+  model.log.push({text, kind, id: logId});
   if (model.log.length > LOG_LIMIT) model.log.splice(0, model.log.length - LOG_LIMIT);
+}
+
+function eventKey(event) {
+  return JSON.stringify(event);
+}
+
+function seen(event) {
+  seenEvents.push(eventKey(event));
+  if (seenEvents.length > LOG_LIMIT) seenEvents.splice(0, seenEvents.length - LOG_LIMIT);
+}
+
+/** Log a snapshot's recent events that the log does not show yet (after a reload, a gap or a silence). */
+function mergeRecent(events) {
+  const keys = events.map(eventKey);
+  // The longest run of the log's last events that starts the snapshot's list is already shown.
+  let k = Math.min(seenEvents.length, keys.length);
+  for (; k > 0; k -= 1) {
+    const tail = seenEvents.slice(-k);
+    if (tail.every((key, i) => key === keys[i])) break;
+  }
+  for (const event of events.slice(k)) {
+    seen(event);
+    const text = event.event === "chat" ? null : describe(event);
+    if (text) logLine(text, "recent");
+  }
+}
+
+function toast(text, kind = "info") {
+  toastId += 1;
+  const id = toastId;
+  model.toasts.push({id, text, kind});
+  if (model.toasts.length > 3) model.toasts.shift();
+  setTimeout(() => {
+    model.toasts = model.toasts.filter((t) => t.id !== id);
+    show();
+  }, TOAST_MS);
+}
+
+const PENALTY_WHY = {
+  wrong_play: (mine, top) => (mine
+    ? `Wrong play: those cards could not go on ${cardName(top)} (R9). They went back to your hand and you draw 2.`
+    : "made a wrong play (R9): the cards went back to the hand and they draw 2."),
+  last_card: (mine) => (mine
+    ? "You forgot to call \"Last card!\" with one card left (R13): you draw 1."
+    : "forgot to call last card (R13) and draws 1."),
+};
+
+function penaltyToast(event) {
+  const why = PENALTY_WHY[event.reason];
+  const mine = event.seat === model.mySeat;
+  const text = why ? why(mine, model.view?.top_card) : `${seatName(event.seat)} got a penalty (${event.reason}).`;
+  toast(mine ? text : `${seatName(event.seat)} ${text}`, mine ? "penalty" : "info");
 }
 
 // --- the model ---------------------------------------------------------------------------
@@ -180,14 +259,18 @@ function dropMyPrompt() {
 const APPLY = {
   turn(e) {
     model.view.current_seat = e.seat;
+    model.view.deadline = e.deadline ?? null;
     model.view.awaiting_seat = e.seat;
     model.view.question = null;
   },
-  played(e) { laid(e.seat, e.cards); },
-  discarded(e) { laid(e.seat, e.cards); },
-  gave(e) { laid(e.seat, [e.card]); model.view.question = null; },
-  lost_special(e) { laid(e.seat, [e.card]); },
+  played(e) { lastPlay(e.seat, e.cards); laid(e.seat, e.cards); },
+  discarded(e) { lastPlay(e.seat, e.cards, "discarded"); laid(e.seat, e.cards); },
+  gave(e) { lastPlay(e.seat, [e.card], "gave"); laid(e.seat, [e.card]); model.view.question = null; },
+  lost_special(e) { lastPlay(e.seat, [e.card], "lost"); laid(e.seat, [e.card]); },
+  penalty(e) { penaltyToast(e); },
+  last_card(e) { if (e.seat === model.mySeat) toast("Last card called: one card to go."); },
   drew(e) {
+    if (e.seat !== model.mySeat) model.lastPlay[e.seat] = e.count ? `drew ${plural(e.count, "card")}` : "drew nothing";
     cardsLeft(e.seat, e.count);
     model.view.market_count = Math.max(0, model.view.market_count - e.count);
     if (e.seat === model.mySeat && e.cards) addToHand(e.cards);
@@ -198,8 +281,8 @@ const APPLY = {
     model.view.question = e.colour ? {seat: e.seat, colour: e.colour} : {seat: e.seat, shape: e.shape};
   },
   reshuffled(e) { model.view.market_count = e.count; model.view.pile_count = 1; },
-  chat(e) { model.chat.push({name: e.name, text: e.text, mine: e.seat === model.mySeat}); },
-  game_over() { model.view.status = "over"; model.view.awaiting_seat = null; dropMyPrompt(); },
+  chat(e) { model.chat.push(chatLine(e)); },
+  game_over() { model.view.status = "over"; model.view.awaiting_seat = null; model.view.deadline = null; dropMyPrompt(); },
   disconnected(e) { setConnected(e.seat, false); },
   reconnected(e) { setConnected(e.seat, true); },
   autoplay(e) { if (e.seat === model.mySeat) dropMyPrompt(); },
@@ -239,6 +322,15 @@ const APPLY = {
     if (typeof e.seat === "number") model.view.awaiting_seat = e.seat;
   },
 };
+
+function lastPlay(seat, cards, verb = "played") {
+  model.lastPlay[seat] = `${verb} ${cardsText(cards)}`;
+  if (cards.length) model.motion = {seat, cards};
+}
+
+function chatLine(e) {
+  return {name: e.name, text: e.text, mine: e.seat === model.mySeat};
+}
 
 function freeComputerName() {
   const taken = new Set(model.view.players.map((p) => p.name.toLowerCase()));
@@ -289,6 +381,10 @@ const handlers = {
     model.room = frame.payload.data.room;
     model.mySeat = frame.payload.data.player.seat;
     model.unauthorized = false;
+    // The seat is this browser's: any tab may open it again, and the lobby lists it.
+    forgetSeat(roomId, "?");
+    storeSeat(roomId, model.mySeat, token, {name: frame.payload.data.player.name, roomName: model.room.name});
+    tabs.postMessage({type: "have", token});
   },
   roommates(frame) {
     if (!model.view) model.roommates = frame.payload.data;
@@ -297,6 +393,7 @@ const handlers = {
     const view = frame.payload.data;
     const keepSelection = model.prompt && view.prompt && model.prompt.msgId === view.prompt.msg_id;
     model.view = view;
+    model.view.deadline = view.prompt?.payload?.data?.deadline ?? null;
     model.mySeat = view.you.seat;
     model.prompt = promptFromView(view.prompt);
     if (!keepSelection) model.selected = [];
@@ -313,11 +410,11 @@ const handlers = {
       model.leaveSent = send(outbox.frame(ClientCmd.LEAVE));
     }
     if (frame.cmd === "GAME_BEGIN") logLine("The game begins.");
-    if (frame.cmd === "RESUME" || frame.cmd === "GAME_STATUS" && !quietStatus.delete(frame.reply_to)) {
-      for (const event of (view.recent_events ?? []).slice(-3)) {
-        const text = describe(event);
-        if (text) logLine(text, "recent");
-      }
+    quietStatus.delete(frame.reply_to);
+    mergeRecent(view.recent_events ?? []);
+    if (Array.isArray(view.chat)) {
+      for (const id of earlyChat.keys()) if (id <= frame.msg_id) earlyChat.delete(id);
+      model.chat = [...view.chat.map(chatLine), ...earlyChat.values()];
     }
     return false;
   },
@@ -329,6 +426,8 @@ const handlers = {
       event = {...event, cards: model.justDrew};
     }
     if (event.event === "drew") model.justDrew = null;
+    seen(frame.payload.data);
+    if (event.event === "chat" && earlyChat.delete(frame.msg_id)) return false;  // shown when it came
     APPLY[event.event]?.(event);
     applyTopCard(frame);
     const text = event.event === "chat" ? null : describe(event);
@@ -344,17 +443,25 @@ const handlers = {
       model.lastCard = false;
       model.view.awaiting_seat = model.mySeat;
       if (model.prompt.kind === "turn") model.view.pending_pick = model.prompt.data.pending_pick ?? null;
+      if (model.prompt.data.deadline) model.view.deadline = model.prompt.data.deadline;
+      beep();
     } else if (frame.payload.flag === Flag.GAME_CONTINUE && Array.isArray(frame.payload.extra_data)) {
       addToHand(frame.payload.extra_data);
+      for (const card of frame.payload.extra_data) model.fresh.add(card.id);
+      model.drawnMotion = frame.payload.extra_data.map((card) => card.id);
       model.justDrew = frame.payload.extra_data;  // the drew event that follows logs them
     }
     return false;
   },
   gameOver(frame) {
     model.result = frame.payload.data;
-    if (model.view) model.view.status = "over";
+    if (model.view) { model.view.status = "over"; model.view.deadline = null; }
     dropMyPrompt();
     socket.stop();
+    return false;
+  },
+  roomClosed() {
+    closedByOperator();
     return false;
   },
   vote(frame) {
@@ -374,7 +481,10 @@ const handlers = {
     dropMyPrompt();
     // Before the game the seat is freed, so its token is worth nothing; in a game it can
     // take the seat back once the game resumes, so the tab keeps it.
-    if (!model.view) sessionStorage.removeItem(tokenKey(roomId));
+    if (!model.view) {
+      sessionStorage.removeItem(tokenKey(roomId));
+      forgetSeat(roomId, model.mySeat);
+    }
     socket.stop();
     return false;
   },
@@ -384,10 +494,14 @@ const handlers = {
       model.unauthorized = true;
       // A seat left (or taken by a computer) opens again only once the game goes on.
       model.pausedOut = model.roomStatus === "paused";
-      if (!model.pausedOut) model.notice = frame.payload.prompt;
+      if (!model.pausedOut) {
+        model.notice = "";
+        // The seat is gone for good: the lobby should not offer it any more.
+        if (model.mySeat !== null) forgetSeat(roomId, model.mySeat);
+      }
       return false;
     }
-    model.notice = frame.payload.prompt;
+    model.notice = errorText(frame);
     if (frame.reply_to !== null && frame.reply_to === model.leaveRequestId) model.leaveRequestId = null;
     const sent = model.sentAnswer;
     if (sent && frame.reply_to === sent.msgId) {
@@ -408,8 +522,68 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+/** Return where a laid card comes from on screen (your hand, or the player's seat), before the render. */
+function motionSource(motion) {
+  if (motion.seat === model.mySeat) {
+    const card = root.querySelector(`#hand [data-card-id="${motion.cards[motion.cards.length - 1].id}"]`);
+    if (card) return card.getBoundingClientRect();
+  }
+  return root.querySelector(`#players [data-seat="${motion.seat}"]`)?.getBoundingClientRect() ?? null;
+}
+
+function travel(node, from) {
+  const to = node.getBoundingClientRect();
+  if (!from || !to.width) return;
+  const dx = from.left + from.width / 2 - (to.left + to.width / 2);
+  const dy = from.top + from.height / 2 - (to.top + to.height / 2);
+  node.animate([{transform: `translate(${dx}px, ${dy}px) scale(0.7)`, opacity: 0.6}, {transform: "none", opacity: 1}],
+               {duration: 350, easing: "cubic-bezier(.2,.7,.3,1)"});
+  node.dataset.moved = String(Number(node.dataset.moved || 0) + 1);
+}
+
 function show() {
+  const motion = reduceMotion.matches ? null : model.motion;
+  const drawn = reduceMotion.matches ? null : model.drawnMotion;
+  model.motion = null;
+  model.drawnMotion = null;
+  const from = motion && model.view ? motionSource(motion) : null;
+  const market = drawn ? root.querySelector("#top-card")?.getBoundingClientRect() : null;
   render(model, root);
+  if (from) travel(root.querySelector("#top-card"), from);
+  for (const id of drawn ?? []) {
+    const card = root.querySelector(`#hand [data-card-id="${id}"]`);
+    if (card) travel(card, market);
+  }
+}
+
+let audio = null;
+
+/** A short tone when a prompt arrives, if the person turned the sound on. */
+function beep() {
+  if (!model.sound) return;
+  try {
+    audio ??= new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 660;
+    gain.gain.setValueAtTime(0.08, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.25);
+  } catch {
+    // No audio here: the prompt is on screen anyway.
+  }
+}
+
+function closedByOperator() {
+  model.roomClosed = true;
+  dropMyPrompt();
+  sessionStorage.removeItem(tokenKey(roomId));
+  if (model.mySeat !== null) forgetSeat(roomId, model.mySeat);
+  socket.stop();
 }
 
 async function drain() {
@@ -450,6 +624,14 @@ function receive(frame) {
     if (frame.msg_id > received + 1) askStatus();  // a gap: something was lost
     received = Math.max(received, frame.msg_id);
   }
+  if (frame.cmd === "GAME_EVENT" && frame.payload.data?.event === "chat" && model.view
+      && frame.msg_id > applied && !earlyChat.has(frame.msg_id)) {
+    // Chat is not paced behind the computers' moves: shown now, skipped when the queue gets there.
+    const line = chatLine(frame.payload.data);
+    earlyChat.set(frame.msg_id, line);
+    model.chat.push(line);
+    show();
+  }
   queue.push(frame);
   if (!draining) drain();
 }
@@ -475,6 +657,7 @@ function answer(data) {
   if (!prompt || model.view?.status === "paused") return;
   const frame = outbox.answer(prompt.msgId, data);
   if (!send(frame)) return;
+  if (prompt.kind === "turn") model.fresh.clear();
   model.sentAnswer = {msgId: frame.msg_id, prompt};
   model.notice = "";
   dropMyPrompt();
@@ -530,6 +713,24 @@ const ACTIONS = {
   // The tab keeps the token of a seat it left: a fresh page says HELLO with it again.
   rejoin: () => location.reload(),
   retry: () => location.reload(),
+  "use-here": () => {
+    tabs.postMessage({type: "take", token});
+    model.elsewhere = null;
+    show();
+    if (socket.stopped || !socket.ws) socket.restart();
+  },
+  "dismiss-hint": () => {
+    localStorage.setItem(HINT_KEY, "1");
+    model.hintShown = false;
+    show();
+  },
+  sound: () => {
+    model.sound = !model.sound;
+    localStorage.setItem(SOUND_KEY, model.sound ? "on" : "off");
+    beep();
+    show();
+  },
+  "dismiss-toast": () => { model.toasts = []; show(); },
 };
 
 /** Send LEAVE_REQUEST; PLAYER_STATE (in a game) or LEAVE_REP (before it) carries on. */
@@ -542,7 +743,12 @@ root.addEventListener("click", (event) => {
   const target = event.target.closest("button");
   if (!target || target.disabled || !root.contains(target)) return;
   if (target.dataset.cardId !== undefined) {
-    toggleCard(Number(target.dataset.cardId));
+    if (target.getAttribute("aria-disabled") !== "true") toggleCard(Number(target.dataset.cardId));
+  } else if (target.dataset.choose !== undefined) {
+    token = target.dataset.choose;
+    sessionStorage.setItem(tokenKey(roomId), token);
+    model.choices = null;
+    start();
   } else if (target.dataset.name !== undefined) {
     if (model.prompt?.kind === "name") answer(answers.name(target.dataset.name));
   } else if (target.dataset.action in ACTIONS) {
@@ -554,6 +760,39 @@ root.addEventListener("click", (event) => {
 root.addEventListener("close", (event) => {
   if (event.target.id === "leave-dialog" && model.confirmingLeave) { model.confirmingLeave = false; show(); }
 }, true);
+
+// Keyboard play: arrows move along the hand, Space selects (a button's own key), Enter plays,
+// D draws. Focus stays on the hand's cards even while they cannot be chosen (aria-disabled).
+const ENTER_ACTION = {turn: "play", give: "give", discard: "discard"};
+
+root.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, textarea, dialog") || event.ctrlKey || event.metaKey || event.altKey) return;
+  const card = event.target.closest("#hand [data-card-id]");
+  if (card && (event.key === "ArrowRight" || event.key === "ArrowLeft" || event.key === "Home" || event.key === "End")) {
+    const cards = [...root.querySelectorAll("#hand [data-card-id]")];
+    const at = cards.indexOf(card);
+    const next = {ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: cards.length - 1}[event.key];
+    cards[Math.max(0, Math.min(cards.length - 1, next))]?.focus();
+    event.preventDefault();
+  } else if (card && event.key === "Enter") {
+    event.preventDefault();
+    const button = root.querySelector(`#${ENTER_ACTION[model.prompt?.kind]}`);
+    if (button && !button.disabled) button.click();
+  } else if ((event.key === "d" || event.key === "D") && model.prompt?.kind === "turn") {
+    event.preventDefault();
+    ACTIONS.draw();
+  }
+});
+
+// A long press (touch) or right click on a special card says what it does.
+root.addEventListener("contextmenu", (event) => {
+  const card = event.target.closest("[data-card-id]");
+  const help = card && specialHelp(Number(card.dataset.cardId));
+  if (!help) return;
+  event.preventDefault();
+  toast(help);
+  show();
+});
 
 root.addEventListener("change", (event) => {
   if (event.target.id === "last-card") model.lastCard = event.target.checked;
@@ -573,19 +812,75 @@ root.addEventListener("submit", (event) => {
 const socket = new GameSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/rooms/${roomId}/`, {
   hello: () => outbox.hello(token, received),
   onFrame: receive,
-  onState(state, delay) {
+  onState(state, detail) {
     model.connection = state;
-    model.retryInMs = delay ?? 0;
+    model.retryInMs = state === "waiting" ? detail : 0;
     if (state === "open") model.notice = "";
+    if (state === "stopped" && detail === OPENED_ELSEWHERE_CLOSE) model.elsewhere = "taken";
+    if (state === "stopped" && detail === ROOM_CLOSED_CLOSE && !model.roomClosed) closedByOperator();
     show();
   },
 });
 
-if (token) {
-  socket.connect();
-  // A running game that stays silent may have lost a frame: ask for the whole picture.
-  setInterval(() => {
+// Tabs of this browser tell each other which seat they play: a second tab on an open seat
+// says so and offers "use here"; the tab it takes the seat from stops without reconnecting.
+const tabs = "BroadcastChannel" in window ? new BroadcastChannel(`discard:room:${roomId}`)
+  : {postMessage() {}, addEventListener() {}};
+tabs.addEventListener("message", (event) => {
+  const message = event.data ?? {};
+  if (!token || message.token !== token) return;
+  const active = !socket.stopped && !model.elsewhere;
+  if (message.type === "who" && active) {
+    tabs.postMessage({type: "have", token});
+  } else if (message.type === "have" && starting) {
+    model.elsewhere = "open";
+    show();
+  } else if (message.type === "take" && active) {
+    socket.stop();
+    model.elsewhere = "taken";
+    show();
+  }
+});
+
+let starting = false;
+
+/** Open the seat's socket, unless another tab of this browser plays it already. */
+function start() {
+  if (!token) { show(); return; }
+  starting = true;
+  tabs.postMessage({type: "who", token});
+  setTimeout(() => {
+    starting = false;
+    if (!model.elsewhere) socket.connect();
+    show();
+  }, 300);
+}
+
+/**
+ * After leaving a running game the socket is closed, so the page asks the room's status now and
+ * then: once the others have left too (room closed) or the game ended, there is no seat to take back.
+ */
+async function checkRoomAfterLeaving() {
+  if (!model.left || !model.view || model.lastOne || model.roomEnded) return;
+  try {
+    const page = await (await fetch(`/rooms/${roomId}/`, {cache: "no-store"})).text();
+    const status = page.match(/data-room-status="(\w+)"/)?.[1];
+    if (status === "closed" || status === "finished") {
+      model.roomEnded = true;
+      forgetSeat(roomId, model.mySeat);
+      show();
+    }
+  } catch {
+    // Offline for now: asked again later.
+  }
+}
+setInterval(checkRoomAfterLeaving, 4000);
+
+if (token) start();
+// A running game that stays silent may have lost a frame: ask for the whole picture.
+setInterval(() => {
     const now = Date.now();
+    if (model.view?.deadline && running()) show();  // the countdown
     if (running() && model.connection === "open" && now - socket.lastHeardAt > SILENCE_MS
         && now - statusAskedAt > SILENCE_MS) {
       askStatus();
@@ -593,6 +888,5 @@ if (token) {
                && !draining && now - statusAskedAt > VOTE_POLL_MS) {
       askStatus({quiet: true});
     }
-  }, 1000);
-}
+}, 1000);
 show();

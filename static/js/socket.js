@@ -1,6 +1,9 @@
 // The game socket: connect, say HELLO (with the last msg_id seen), reconnect with backoff.
 
-import {UNAUTHORIZED_CLOSE} from "./protocol.js";
+import {OPENED_ELSEWHERE_CLOSE, ROOM_CLOSED_CLOSE, UNAUTHORIZED_CLOSE} from "./protocol.js";
+
+// Close codes after which reconnecting would not help (PROTOCOL.md).
+const FINAL_CLOSES = new Set([UNAUTHORIZED_CLOSE, OPENED_ELSEWHERE_CLOSE, ROOM_CLOSED_CLOSE]);
 
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10000;
@@ -8,7 +11,8 @@ const MAX_DELAY_MS = 10000;
 /**
  * A WebSocket that comes back by itself. `hello()` returns the frame to send on every
  * (re)connection; `onFrame(frame)` gets each parsed server frame; `onState(state, detail)`
- * hears "connecting", "open", "waiting" (with the delay in ms) and "stopped".
+ * hears "connecting", "open", "waiting" (with the delay in ms) and "stopped" (with the close code
+ * when the server ended it for good: 4401, 4409 opened in another tab, 4410 room closed).
  */
 export class GameSocket {
   constructor(url, {hello, onFrame, onState}) {
@@ -49,7 +53,11 @@ export class GameSocket {
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (event.code === UNAUTHORIZED_CLOSE) this.stopped = true;
+      if (FINAL_CLOSES.has(event.code)) {
+        this.stopped = true;
+        this.onState("stopped", event.code);
+        return;
+      }
       this.retry();
     });
   }
@@ -72,6 +80,14 @@ export class GameSocket {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
+  }
+
+  /** Connect again after a stop (the person chose to play the seat in this tab). */
+  restart() {
+    this.stopped = false;
+    this.attempt = 0;
+    clearTimeout(this.timer);
+    if (!this.ws) this.connect();
   }
 
   /** Close for good: no reconnection. */

@@ -107,7 +107,7 @@ def test_a_leaver_downloads_the_game_a_computer_takes_the_seat_and_the_file_brin
     expect(bob.locator("#leave-too")).to_be_visible()
     expect(bob.locator("#vote-waiting")).to_have_text("Still to choose: you.")
     expect(bob.locator("#controls button")).to_have_count(0)  # no answers while paused
-    expect(bob.locator("#hand [data-card-id]:enabled")).to_have_count(0)
+    expect(bob.locator("#hand [data-card-id][aria-disabled='false']")).to_have_count(0)
     expect(bob.locator("#log")).to_contain_text("Ada asked to leave: the game is paused.")
     expect(bob.locator("#log")).to_contain_text("Ada left the game.")
     expect(bob.locator(FOREIGN_SEAT)).to_contain_text("left")

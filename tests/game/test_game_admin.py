@@ -44,3 +44,26 @@ def test_log_list_names_each_event(admin_client, game):
     assert page.status_code == 200
     assert GameLog.objects.filter(game=game).exists()
     assert "turn" in page.content.decode()
+
+
+def test_game_page_shows_hands_pile_and_market_as_named_card_pictures(admin_client, game):
+    from game.admin_cards import card_name
+
+    page = admin_client.get(f"/admin/game/game/{game.pk}/change/").content.decode()
+
+    assert "Seat 0: Ann" in page and "Market (" in page and "<svg" in page
+    assert card_name(game.state["pile"][-1]) in page
+    assert card_name(game.state["hands"][0][0]) in page
+
+
+def test_saved_state_page_shows_cards_by_name(admin_client, game):
+    from game.admin_cards import card_name
+    from game.models import SavedGameState
+
+    saved = SavedGameState.objects.create(game=game, room=game.room, reason="leave", version=game.version,
+                                          players=[{"seat": 0, "name": "Ann", "is_computer": False},
+                                                   {"seat": 1, "name": "Computer 1", "is_computer": True}],
+                                          state=game.state)
+    page = admin_client.get(f"/admin/game/savedgamestate/{saved.pk}/change/").content.decode()
+
+    assert "Seat 1: Computer 1" in page and card_name(game.state["hands"][1][0]) in page

@@ -40,3 +40,38 @@ def test_close_action(admin_client, rooms):
     assert set(Room.objects.values_list("status", flat=True)) == {"closed"}
     assert not Deadline.objects.filter(claimed_at__isnull=True).exists()
     assert services.rooms_open() == []
+
+
+def test_fill_with_computers_begins_the_game_of_connected_people(admin_client, rooms,
+                                                                  django_capture_on_commit_callbacks):
+    from game.models import Game
+
+    services.connection_open(channel_name="ann-tab", player_id=Player.objects.get(room_id=rooms[0], seat=0).pk)
+    assert not Game.objects.filter(room_id=rooms[0]).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post("/admin/rooms/room/", {"action": "fill_with_computers", "_selected_action": [rooms[0]]})
+
+    assert Game.objects.filter(room_id=rooms[0]).exists()
+    assert Room.objects.get(pk=rooms[0]).status == "playing"
+
+
+@pytest.mark.parametrize("wanted, refused", [(2, True), (1, True), (9, True), (6, False)])
+def test_change_form_refuses_impossible_player_counts(admin_client, rooms, wanted, refused):
+    services.room_join(room_id=rooms[0], user_name="Cy")  # Ann, Computer 1, Cy: 3 seated of 4
+
+    page = admin_client.post(f"/admin/rooms/room/{rooms[0]}/change/", {
+        "name": "Alpha", "num_of_players": wanted, "players-TOTAL_FORMS": 0, "players-INITIAL_FORMS": 0})
+
+    assert Room.objects.get(pk=rooms[0]).num_of_players == (4 if refused else wanted)
+    assert (page.status_code == 200) == refused  # the form again, with the reason
+
+
+def test_change_page_links_to_the_game(admin_client, rooms, django_capture_on_commit_callbacks):
+    services.connection_open(channel_name="ann-tab", player_id=Player.objects.get(room_id=rooms[0], seat=0).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.room_fill_with_computers(room_id=rooms[0])
+
+    page = admin_client.get(f"/admin/rooms/room/{rooms[0]}/change/").content.decode()
+
+    assert "/admin/game/game/" in page
