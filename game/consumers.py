@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
+from lobby_site.consumers import Consumer
 from django.conf import settings
 
 from game import services
@@ -40,7 +40,7 @@ LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
 ROOM_CLOSED_CLOSE = 4410  # PROTOCOL.md "Room closed by an operator"
 
 
-class GameConsumer(AsyncWebsocketConsumer):
+class GameConsumer(Consumer):
     async def __call__(self, scope, receive, send):
         # However the consumer ends — closed, or cancelled by daphne for being slow to
         # close — its connection ends with it (a plain call, safe while being cancelled).

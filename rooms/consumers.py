@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
+from lobby_site.consumers import Consumer
 from django.conf import settings
 
 from lobby_site.wire import (LOBBY_CMDS, ClientCmd, ClientFrame, ErrorCode, ProtocolError, RateLimiter,
@@ -40,7 +40,7 @@ def draft_cancelled_frame(draft_id: int, reply_to: int | None = None) -> dict:
 # --- Consumer --------------------------------------------------------------------------------
 
 
-class LobbyConsumer(AsyncWebsocketConsumer):
+class LobbyConsumer(Consumer):
     async def __call__(self, scope, receive, send):
         # However the consumer ends — closed, or cancelled by daphne for being slow to
         # close — the drafts it opened end with it (a plain call, safe while being cancelled).
