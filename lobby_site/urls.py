@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("rooms.urls")),
     path("rooms/<int:room_id>/", game_views.room, name="room"),
+    path("", include("game.urls")),
 ]
