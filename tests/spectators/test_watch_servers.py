@@ -24,7 +24,7 @@ def database_url():
 
 @pytest.fixture(scope="module")
 def server(database_url, tmp_path_factory):
-    env = server_env(database_url, GAME_SEED=SEED, MAX_TURNS=MAX_TURNS, ROOMMATE_INTERVAL=60)
+    env = server_env(database_url, GAME_SEED=SEED, MAX_TURNS=MAX_TURNS, ROOMMATE_INTERVAL=60, RATE_LIMIT=1000)
     daphne = Daphne(env, log_path=tmp_path_factory.mktemp("daphne") / "daphne.log").start()
     yield daphne
     daphne.stop()
