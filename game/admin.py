@@ -35,7 +35,16 @@ class GameLogInline(admin.TabularInline):
 
 @admin.register(Game)
 class GameAdmin(ReadOnlyAdmin):
-    list_display = ("id", "room", "status", "version", "event_count", "seed", "created", "updated")
+    list_display = ("id", "room", "status", "version", "event_count", "seed", "created", "updated", "replay_link")
+
+    @admin.display(description="replay")
+    def replay_link(self, game):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        if game.status in ("finished", "abandoned"):
+            return format_html('<a href="{}">replay</a>', reverse("game_replay", args=[game.pk]))
+        return format_html('<a href="{}">watch</a>', reverse("room_watch", args=[game.room_id]))
     list_filter = ("status",)
     search_fields = ("room__name",)
     list_select_related = ("room",)

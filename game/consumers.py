@@ -16,6 +16,7 @@ from django.conf import settings
 
 from game import services
 from lobby_site.wire import (
+    GAME_CMDS,
     ClientCmd,
     ClientFrame,
     ErrorCode,
@@ -223,3 +224,110 @@ class GameConsumer(Consumer):
         """An operator closed the room (`room.closed`): say so, then close with 4410."""
         await self.send_frame(services.messages.room_closed_frame(event["reason"]))
         await self.close(code=ROOM_CLOSED_CLOSE)
+
+# --- Spectators (docs/protocol.md "Spectators") ------------------------------------------------
+
+NOT_WATCHABLE_CLOSE = 4403
+NO_ROOM_CLOSE = 4404
+WATCH_REFUSED = frozenset({ClientCmd.CHAT, ClientCmd.GAME_MESSAGE, ClientCmd.LEAVE_REQUEST, ClientCmd.LEAVE,
+                           ClientCmd.ADD_COMPUTER, ClientCmd.HELLO})
+
+
+class WatchConsumer(Consumer):
+    """A spectator of a room (`/ws/rooms/<room_id>/watch/`, no token).
+
+    Forwards the watch group's messages (each change's public frames, encoded once by the
+    services) and costs no query per move: the frames carry the spectator stream's numbers,
+    so the only state here is the last number sent.
+    """
+
+    async def connect(self):
+        self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
+        self.batch = b"batch=1" in self.scope.get("query_string", b"").split(b"&")
+        self.limiter = RateLimiter(settings.RATE_LIMIT)
+        self.counted = False
+        self.last = 0  # the last spectator msg_id this connection has (snapshots included)
+        self.roommates: asyncio.Task | None = None
+        await self.accept()
+        # Join the groups first, so nothing committed after the snapshot below is missed.
+        await self.channel_layer.group_add(services.watch_group(self.room_id), self.channel_name)
+        await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
+        try:
+            opened = await database_sync_to_async(services.watch_open)(room_id=self.room_id)
+        except services.WatchRefused as refused:
+            await self.close(code=NO_ROOM_CLOSE if refused.missing else NOT_WATCHABLE_CLOSE)
+            return
+        self.counted = True
+        self.last = max(self.last, opened["msg_id"])
+        await self.send_texts([encode(frame) for frame in opened["frames"]])
+        if opened["waiting"]:
+            self.roommates = asyncio.create_task(self._push_roommates())
+
+    async def disconnect(self, code):
+        if self.roommates is not None:
+            self.roommates.cancel()
+        await self.channel_layer.group_discard(services.watch_group(self.room_id), self.channel_name)
+        await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
+        if self.counted:
+            self.counted = False
+            await database_sync_to_async(services.watch_close)(room_id=self.room_id)
+
+    send_texts = GameConsumer.send_texts
+    room_closed = GameConsumer.room_closed  # an operator closed the room: ROOM_CLOSED, then 4410
+
+    async def send_frame(self, message: dict) -> None:
+        await self.send(text_data=encode(message))
+
+    async def _push_roommates(self) -> None:
+        """Send ROOMMATES every ROOMMATE_INTERVAL until the game begins, as to a seat."""
+        while True:
+            await asyncio.sleep(settings.ROOMMATE_INTERVAL)
+            try:
+                data = await database_sync_to_async(services.roommates_data)(room_id=self.room_id)
+            except Exception:
+                logger.exception("roommate push failed")
+                continue
+            if data is None:
+                return
+            await self.send_frame(services.messages.roommates_frame(data))
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = read_frame(text_data, GAME_CMDS, settings.MAX_FRAME_BYTES, self.limiter)
+            if message.cmd in WATCH_REFUSED:
+                raise ProtocolError(ErrorCode.UNAUTHORIZED, "cmd", "spectators only watch")
+            await self.COMMANDS[message.cmd](self, message)
+        except ProtocolError as error:
+            await self.send_frame(refusal_frame(error, text_data))
+        except Exception:
+            logger.exception("watch command failed")
+
+    async def get_game_status(self, message: ClientFrame) -> None:
+        await self.send_frame(await database_sync_to_async(services.watch_status)(
+            room_id=self.room_id, reply_to=message.msg_id))
+
+    async def get_roommates(self, message: ClientFrame) -> None:
+        await self.send_frame(await database_sync_to_async(services.roommates_frame)(
+            room_id=self.room_id, reply_to=message.msg_id))
+
+    COMMANDS = {ClientCmd.GET_GAME_STATUS: get_game_status, ClientCmd.GET_ROOMMATES: get_roommates}
+
+    # --- group events
+
+    async def watch_frames(self, event):
+        """Forward a change's public frames (`watch.frames`), leaving out those a snapshot already held."""
+        skip = self.last - event["first"] + 1
+        texts = event["texts"][skip:] if skip > 0 else event["texts"]
+        if not texts:
+            return
+        self.last = event["first"] + len(event["texts"]) - 1
+        if self.roommates is not None:
+            self.roommates.cancel()
+            self.roommates = None
+        await self.send_texts(texts)
+
+    async def roommates_changed(self, event):
+        """Send ROOMMATES while the room still waits (`roommates.changed`)."""
+        data = await database_sync_to_async(services.roommates_data)(room_id=self.room_id)
+        if data is not None:
+            await self.send_frame(services.messages.roommates_frame(data))

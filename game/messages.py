@@ -74,6 +74,9 @@ def event_text(event: dict, names: list[str]) -> str:
         else f"A computer takes {who}'s seat.",
         "reclaimed": lambda: f"{who} is back in their seat.",
         "resumed": lambda: "The game goes on.",
+        "spectators": lambda: f"{_plural(event['count'], 'spectator')} watching.",
+        "begin": lambda: (f"The game begins: {', '.join(p['name'] for p in event['players'])}; "
+                          f"the start card is {card_text(event['top_card'])}."),
     }
     return texts[kind]() if kind in texts else f"{kind.replace('_', ' ').capitalize()}."
 
@@ -139,6 +142,21 @@ class EventFrames:
             self.tops.append(top)
         self.top = top
         self.bases = [_event_base(shown, names, t) for shown, t in zip(self.public, self.tops)]
+
+    def for_watch(self, number: int) -> list[dict]:
+        """Return the spectators' frames numbered after `number` (the public events before them).
+
+        The spectator stream numbers public events by their place in the game's log, so
+        every spectator gets the same numbers; GAME_OVER follows `game_over` with the next.
+        """
+        frames = []
+        for event, base, top in zip(self.events, self.bases, self.tops):
+            number += 1
+            frames.append({**base, "msg_id": number})
+            if event["event"] == "game_over" and self.outcome:
+                number += 1
+                frames.append(game_over_frame(self.outcome, self.names, top, number))
+        return frames
 
     def for_seat(self, seat: int, msg_id: int) -> tuple[list[dict], int]:
         """Return `seat`'s frames numbered after `msg_id`, and its last msg_id."""
@@ -212,17 +230,54 @@ def prompt_frame(prompt: dict) -> dict:
 
 
 def view_data(*, game_id: int, status: str, version: int, state: GameState, seat: int, players: list[dict],
-              prompt: dict | None, recent_events: list[dict], chat: list[dict] | None = None) -> dict:
+              prompt: dict | None, recent_events: list[dict], chat: list[dict] | None = None,
+              spectators: int = 0) -> dict:
     """Return `seat`'s view (PROTOCOL.md "View"): the engine's view with names, presence and prompt.
 
-    `players` = [{"seat", "name", "is_computer", "connected"}] in seat order.
+    `players` = [{"seat", "name", "is_computer", "connected"}] in seat order. The log's
+    `begin` event is not one of the recent events a table shows.
     """
     data = view(state, seat)
     data["you"]["name"] = players[seat]["name"]
     data["players"] = [{**p, "cards_left": len(state.hands[p["seat"]])} for p in players]
     data.update(game_id=game_id, status=status, version=version, prompt=prompt, vote=None,
-                recent_events=recent_events[-RECENT_EVENTS:], chat=chat or [])
+                recent_events=[e for e in recent_events if e["event"] != "begin"][-RECENT_EVENTS:],
+                chat=chat or [], spectators=spectators)
     return data
+
+
+# --- Spectators and the log's beginning (docs/protocol.md "Spectators", "Replays") ---------
+
+
+def public_view_data(*, game_id: int, status: str, version: int, state: GameState, players: list[dict],
+                     recent_events: list[dict], spectators: int, vote: dict | None = None) -> dict:
+    """Return the public view: a seat's view without `you` and `prompt`, plus `spectators`."""
+    data = view_data(game_id=game_id, status=status, version=version, state=state, seat=0, players=players,
+                     prompt=None, recent_events=recent_events, spectators=spectators)
+    del data["you"], data["prompt"]
+    data["vote"] = vote
+    return data
+
+
+def begin_event(state: GameState, names: list[str], computers: list[bool]) -> dict:
+    """Return the log's first event: the table right after the deal, before anyone's turn.
+
+    Seat order, names, hand counts, the start card and the market and pile sizes: enough to
+    rebuild the public table from the log alone (game/replay.py).
+    """
+    return {"event": "begin",
+            "players": [{"seat": seat, "name": name, "is_computer": computer, "cards_left": len(state.hands[seat])}
+                        for seat, (name, computer) in enumerate(zip(names, computers))],
+            "top_card": WIRE[state.top_card], "market_count": len(state.market), "pile_count": len(state.pile)}
+
+
+WATCH_TEXTS = {ServerCmd.WATCHING: "You are watching this game.", ServerCmd.WATCH_STATUS: "The game as it stands."}
+
+
+def watch_frame(cmd: ServerCmd, data: dict, msg_id: int, reply_to: int | None = None) -> dict:
+    """Return WATCHING or WATCH_STATUS: the public view and the spectator stream's latest msg_id."""
+    text = "The game is over." if data["outcome"] else WATCH_TEXTS[cmd]
+    return frame(cmd, text, data=data, top_card=data["top_card"], msg_id=msg_id, reply_to=reply_to)
 
 
 def view_frame(cmd: ServerCmd, data: dict, msg_id: int, reply_to: int | None = None) -> dict:

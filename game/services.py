@@ -21,6 +21,8 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -32,7 +34,8 @@ from game.store import Change, game_read, game_read_locked, game_save, recent_ch
 from lobby_site.wire import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message, encode
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
-from rooms.notify import room_group, seat_group, send_on_commit
+from rooms.models import Deadline
+from rooms.notify import LOBBY_GROUP, room_group, seat_group, send_on_commit
 from rooms.services import (
     computer_name_free,
     deadline_cancel,
@@ -48,6 +51,9 @@ RUNNING = (Game.Status.PLAYING, Game.Status.PAUSED)
 AWAY_WAIT_KIND = "away_wait"
 TURN_TIMEOUT_KIND = "turn_timeout"
 VOTE_TIMEOUT_KIND = "vote_timeout"
+SPECTATORS_KIND = "spectators"  # tell the table the spectator count (docs/protocol.md "Spectators")
+SPECTATORS_GAP = 10  # seconds: at most one `spectators` event every 10 s
+WATCH = -1  # the key of the spectators' frames in a change's Frames (public events, numbered by the log)
 SAVE_ATTEMPTS = 20  # reads a move may take when other processes keep changing its game
 
 
@@ -92,7 +98,8 @@ def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False) -> 
         players[seat]["connected"] = True
     data = messages.view_data(game_id=game.pk, status=game.status, version=game.version,
                               state=GameState.from_json(game.state), seat=seat, players=players, prompt=prompt,
-                              recent_events=game.recent, chat=recent_chat(game.recent))
+                              recent_events=game.recent, chat=recent_chat(game.recent),
+                              spectators=_spectators(game.room_id))
     data["vote"] = _vote(game)
     return data
 
@@ -155,10 +162,14 @@ Frames = dict[int, list[dict]]  # each seat's frames of one change, numbered
 
 
 def _number_events(game: Game, events: list[dict], *, top: int, outcome: dict | None = None,
-                   skip_seat: int | None = None) -> tuple[Frames, list[dict]]:
-    """Number every seat's frames for `events` (`skip_seat` hears none); return them and the public events."""
+                   skip_seat: int | None = None, logged_before: int = 0) -> tuple[Frames, list[dict]]:
+    """Number every seat's frames for `events` (`skip_seat` hears none); return them and the public events.
+
+    The spectators' frames (key WATCH) are numbered by the log: `logged_before` public events
+    of this change (the `begin`) come before them.
+    """
     built = messages.EventFrames(events, _names(game), top, outcome)
-    frames: Frames = {}
+    frames: Frames = {WATCH: built.for_watch(game.event_count + logged_before)}
     for seat, record in enumerate(game.seats):
         if seat != skip_seat:
             frames[seat], record["msg_id"] = built.for_seat(seat, record["msg_id"])
@@ -228,12 +239,20 @@ def _save(game: Game, frames: Frames, change: Change) -> None:
     if not game_save(game, change, ("state", "seats", "status", "pause")):
         raise _Conflict
     _deliver(game, frames)
+    if change.room_status == Room.Status.FINISHED:
+        _live_games_changed()
 
 
 def _deliver(game: Game, frames: Frames) -> None:
-    """Send each person's frames to its seat group as one message, each frame encoded once, after commit."""
+    """Send each person's frames to its seat group as one message, each frame encoded once, after commit.
+
+    The spectators' frames go to the watch group as one message too, whoever watches.
+    """
     for seat, seat_frames in frames.items():
-        if seat_frames and not game.seats[seat]["is_computer"]:
+        if seat == WATCH:
+            if seat_frames:
+                send_on_commit(watch_group(game.room_id), watch_message(seat_frames))
+        elif seat_frames and not game.seats[seat]["is_computer"]:
             send_on_commit(seat_group(game.room_id, seat), seat_message(seat_frames))
 
 
@@ -263,7 +282,8 @@ def _play_on(game: Game, events: list[dict], *, top: int, state: GameState, befo
         turns = [event for event in events if event.get("event") == "turn"]
         if turns and turns[-1]["seat"] == state.awaiting["seat"]:
             turns[-1]["deadline"] = deadline
-    numbered, public = _number_events(game, events, top=top, outcome=outcome)
+    numbered, public = _number_events(game, events, top=top, outcome=outcome,
+                                      logged_before=len(change.events) if change else 0)
     for seat, seat_frames in numbered.items():
         frames.setdefault(seat, []).extend(seat_frames)
     _prompts_replace(game, state, frames, deadline)
@@ -307,11 +327,19 @@ def game_begin_if_ready(*, room_id: int) -> bool:
         state = _computers_play(game, dealt, events)
         shown = shown_players(game.seats)
         lead = {p.seat: messages.view_data(game_id=game.pk, status=game.status, version=0, state=dealt, seat=p.seat,
-                                           players=shown, prompt=None, recent_events=[])
+                                           players=shown, prompt=None, recent_events=[], spectators=room.spectators)
                 for p in players if not p.is_computer}
-        frames, change = _play_on(game, events, top=dealt.top_card, state=state, lead=lead)
+        begin = messages.begin_event(dealt, [p.name for p in players], [p.is_computer for p in players])
+        frames, change = _play_on(game, events, top=dealt.top_card, state=state, lead=lead,
+                                  change=Change(events=[begin]))
+        watching = messages.public_view_data(game_id=game.pk, status=Game.Status.PLAYING, version=0, state=dealt,
+                                             players=shown, recent_events=[], spectators=room.spectators)
+        frames[WATCH] = [messages.watch_frame(ServerCmd.WATCHING, watching, 1), *frames[WATCH]]
         change.room_status = Room.Status.FINISHED if state.outcome else Room.Status.PLAYING
         _save(game, frames, change)
+        if room.spectators != room.spectators_shown and not state.outcome:
+            _spectators_tell_later(room_id, None)
+        _live_games_changed()
         return True
 
 
@@ -542,6 +570,7 @@ def _vote_settle(game: Game) -> None:
         _save(game, {}, Change())
         _save_state(game, SavedGameState.Reason.ABANDONED)
         room_close(room_id=game.room_id)
+        _live_games_changed()
         return
     events = []
     taken = {r["name"].casefold() for r in game.seats}
@@ -717,3 +746,125 @@ def seat_hello(*, room_id: int, player_id: int) -> dict:
     resume = _view(game, player.seat, prompt=record["prompt"], here=True)
     frames.append(messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"]))
     return {"frames": frames, "waiting": False}
+
+
+# --- Spectators (docs/protocol.md "Spectators") -----------------------------------------------
+
+
+def watch_group(room_id: int) -> str:
+    """Return the group of a room's spectators: one message per change, whoever watches."""
+    return f"watch.{room_id}"
+
+
+def watch_message(frames: list[dict]) -> dict:
+    """Return the group message (`watch.frames`) carrying the spectators' frames of one change.
+
+    The frames are numbered `first`, `first` + 1, … (the spectator stream), so a connection
+    that read a snapshot meanwhile skips what the snapshot holds without decoding anything.
+    """
+    return {"type": "watch.frames", "texts": [encode(frame) for frame in frames], "first": frames[0]["msg_id"]}
+
+
+def _live_games_changed() -> None:
+    """Tell every process's lobby publisher that a game began or ended (LIVE_GAMES_CHANGED)."""
+    send_on_commit(LOBBY_GROUP, {"type": "live.changed"})
+
+
+def _spectators(room_id: int) -> int:
+    return Room.objects.filter(pk=room_id).values_list("spectators", flat=True).first() or 0
+
+
+def _watch_number(game: Game) -> int:
+    """Return the spectator stream's latest msg_id: the public events so far, GAME_OVER included once over."""
+    return game.event_count + (1 if game.state.get("outcome") else 0)
+
+
+def _public_view(game: Game, spectators: int) -> dict:
+    return messages.public_view_data(game_id=game.pk, status=game.status, version=game.version,
+                                     state=GameState.from_json(game.state), players=shown_players(game.seats),
+                                     recent_events=game.recent, spectators=spectators, vote=_vote(game))
+
+
+class WatchRefused(Exception):
+    """The watch socket does not open: no such room (`missing`), or not watchable."""
+
+    def __init__(self, missing: bool):
+        super().__init__("no such room" if missing else "the room is not watchable")
+        self.missing = missing
+
+
+def watch_open(*, room_id: int) -> dict:
+    """Count a new spectator and return what it sees first: {"frames", "waiting", "msg_id"}.
+
+    Before the game: ROOMMATES (unnumbered), `waiting` true. During or after it: WATCHING
+    with the public view, numbered with the spectator stream's latest msg_id. Raise
+    WatchRefused for an unknown or closed room, or one created with `watchable` false.
+    One conditional UPDATE of the room row; no lock.
+    """
+    room = Room.objects.filter(pk=room_id).exclude(status=Room.Status.CLOSED).only("watchable").first()
+    if room is None or not room.watchable:
+        raise WatchRefused(missing=room is None)
+    _spectators_change(room_id, +1)
+    data = roommates_data(room_id=room_id)
+    if data is not None:
+        return {"frames": [messages.roommates_frame(data)], "waiting": True, "msg_id": 0}
+    game = game_read(room_id)
+    number = _watch_number(game)
+    frame = messages.watch_frame(ServerCmd.WATCHING, _public_view(game, _spectators(room_id)), number)
+    return {"frames": [frame], "waiting": False, "msg_id": number}
+
+
+def watch_close(*, room_id: int) -> None:
+    """Count a spectator gone (its connection ended)."""
+    _spectators_change(room_id, -1)
+
+
+def watch_status(*, room_id: int, reply_to: int | None = None) -> dict:
+    """Return WATCH_STATUS: the public view with the spectator stream's latest msg_id (none used up)."""
+    game = game_read(room_id)
+    if game is None:
+        raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
+    number = _watch_number(game)
+    return messages.watch_frame(ServerCmd.WATCH_STATUS, _public_view(game, _spectators(room_id)), number, reply_to)
+
+
+def _spectators_change(room_id: int, step: int) -> None:
+    """Add `step` to the room's spectator count; a running game's table hears of it within SPECTATORS_GAP."""
+    with transaction.atomic():
+        Room.objects.filter(pk=room_id).update(spectators=Greatest(F("spectators") + step, 0))
+        if Room.objects.filter(pk=room_id, status__in=(Room.Status.PLAYING, Room.Status.PAUSED)).exists():
+            _spectators_tell_later(room_id, None)
+
+
+def _spectators_tell_later(room_id: int, told) -> None:
+    """Schedule the `spectators` event: now, or SPECTATORS_GAP after the last one; once per room."""
+    if Deadline.objects.filter(kind=SPECTATORS_KIND, room_id=room_id, claimed_at__isnull=True).exists():
+        return
+    if told is None:
+        told = Room.objects.filter(pk=room_id).values_list("spectators_told", flat=True).first()
+    due = timezone.now() if told is None else max(timezone.now(), told + timedelta(seconds=SPECTATORS_GAP))
+    deadline_schedule(kind=SPECTATORS_KIND, due_at=due, room_id=room_id)
+
+
+@_retried
+def spectators_tell(*, room_id: int) -> bool:
+    """Send the table a `spectators {count}` event if the count changed since the last; say whether.
+
+    At most one every SPECTATORS_GAP seconds: earlier, it is scheduled for then. Compare-and-set.
+    """
+    room = Room.objects.filter(pk=room_id).first()
+    game = game_read(room_id)
+    if room is None or game is None or game.status not in RUNNING or room.spectators == room.spectators_shown:
+        return False
+    now = timezone.now()
+    if room.spectators_told is not None and now < room.spectators_told + timedelta(seconds=SPECTATORS_GAP):
+        _spectators_tell_later(room_id, room.spectators_told)
+        return False
+    _save(game, *_notice(game, [{"event": "spectators", "count": room.spectators}]))
+    Room.objects.filter(pk=room_id).update(spectators_shown=room.spectators, spectators_told=now)
+    return True
+
+
+@deadline_handler(SPECTATORS_KIND)
+def _spectators_due(deadline) -> None:
+    spectators_tell(room_id=deadline.room_id)

@@ -16,6 +16,7 @@ In a load test only the prompted seat can act, so nothing else is numbered in be
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import resource
 import time
@@ -63,6 +64,10 @@ class Stats:
     stale_answers: int = 0  # STALE_PROMPT refusals: expected, see `record_frame`
     connect_failures: int = 0
     rooms: int = 0
+    live_rooms: list = field(default_factory=list)  # rooms made, newest last: what spectators watch
+    spectator_frames: int = 0
+    spectator_gaps: int = 0
+    spectator_failures: int = 0
     games_finished: int = 0
     retired: Counter = field(default_factory=Counter)  # gaps etc. of seat connections already closed
     seats: set = field(default_factory=set)  # the open SeatClients
@@ -150,6 +155,7 @@ class Matchmaker:
                 room.exception()  # retrieved here: maybe no joiner ever waits for it
                 raise
             self.stats.rooms += 1
+            self.stats.live_rooms.append(made["room"]["room_id"])
             room.set_result(made["room"]["room_id"])
             return made["room"]["room_id"], made["player"]["token"]
         room_id = await asyncio.shield(room)
@@ -165,6 +171,7 @@ class LoadConfig:
     think: float
     batch: bool = True
     seed: int | None = None
+    spectators: int = 0  # spectators spread over the bots' rooms (watch sockets, docs/protocol.md "Spectators")
 
 
 class Bot:
@@ -218,6 +225,39 @@ class Bot:
             self.seat = None
 
 
+async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
+    """One spectator: watch a room the bots play in (spread by `index`) to its end, then another.
+
+    Checks the spectator stream: every GAME_EVENT and GAME_OVER numbered one after the last.
+    """
+    while True:
+        if not stats.live_rooms:
+            await asyncio.sleep(RETRY_PAUSE)
+            continue
+        room_id = stats.live_rooms[-1 - index % min(len(stats.live_rooms), 50)]
+        last = None
+        try:
+            async with websockets.connect(f"{config.base_url}/ws/rooms/{room_id}/watch/?batch=1",
+                                          open_timeout=10, max_size=None) as socket:
+                async for text in socket:
+                    decoded = json.loads(text)
+                    over = False
+                    for frame in decoded if isinstance(decoded, list) else [decoded]:
+                        cmd, msg_id = frame["cmd"], frame["msg_id"]
+                        if cmd == "WATCHING":
+                            last = msg_id
+                        elif cmd in ("GAME_EVENT", "GAME_OVER") and last is not None:
+                            stats.spectator_frames += 1
+                            stats.spectator_gaps += msg_id != last + 1
+                            last = msg_id
+                        over = over or cmd == "GAME_OVER" or (cmd == "WATCHING" and frame["payload"]["data"]["outcome"])
+                    if over:
+                        break
+        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
+            stats.spectator_failures += 1
+            await asyncio.sleep(RETRY_PAUSE)
+
+
 async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmup: float, duration: float,
                    room_options: dict | None = None) -> None:
     """Spawn the bots at `spawn_rate`/s, measure for `duration` s after `warmup`, then stop them all."""
@@ -227,6 +267,9 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
     try:
         for bot in bots:
             tasks.append(asyncio.create_task(bot.run()))
+            await asyncio.sleep(1 / spawn_rate)
+        for index in range(config.spectators):
+            tasks.append(asyncio.create_task(watch_games(index, config, stats)))
             await asyncio.sleep(1 / spawn_rate)
         await asyncio.sleep(warmup)
         stats.open_window()
@@ -268,6 +311,10 @@ def summary(stats: Stats, config: LoadConfig, *, client_cpu_pct: float) -> dict:
         "reconnects": totals["reconnects"],
         "think_s": config.think,
         "batch": config.batch,
+        "spectators": config.spectators,
+        "spectator_frames": stats.spectator_frames,
+        "spectator_gaps": stats.spectator_gaps,
+        "spectator_failures": stats.spectator_failures,
         "client_cpu_pct": client_cpu_pct,
         "window_start_unix": stats.window_unix and round(stats.window_unix[0], 3),
         "window_end_unix": stats.window_unix and stats.window_unix[1] and round(stats.window_unix[1], 3),

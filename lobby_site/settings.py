@@ -172,6 +172,7 @@ VOTE_TIMEOUT = _env_float("VOTE_TIMEOUT", 60)
 TURN_TIMEOUT = _env_float("TURN_TIMEOUT", 0)  # 0 = off
 MAX_TURNS = _env_int("MAX_TURNS", 1000)
 GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
+REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)
 RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connection
 

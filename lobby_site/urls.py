@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("rooms.urls")),
     path("rooms/<int:room_id>/", game_views.room, name="room"),
     path("rules/", game_views.rules, name="rules"),
+    path("", include("game.urls")),
 ]

@@ -26,6 +26,7 @@ class ClientCmd(StrEnum):
     WAIT_FOR_DRAFT = "WAIT_FOR_DRAFT"
     CREATE_A_ROOM = "CREATE_A_ROOM"
     JOIN_ROOM = "JOIN_ROOM"
+    GET_LIVE_GAMES = "GET_LIVE_GAMES"
     # game
     HELLO = "HELLO"
     GAME_MESSAGE = "GAME_MESSAGE"
@@ -38,7 +39,8 @@ class ClientCmd(StrEnum):
 
 
 LOBBY_CMDS = frozenset({ClientCmd.GET_ROOMS, ClientCmd.START_ROOM_DRAFT, ClientCmd.CANCEL_ROOM_DRAFT,
-                        ClientCmd.WAIT_FOR_DRAFT, ClientCmd.CREATE_A_ROOM, ClientCmd.JOIN_ROOM})
+                        ClientCmd.WAIT_FOR_DRAFT, ClientCmd.CREATE_A_ROOM, ClientCmd.JOIN_ROOM,
+                        ClientCmd.GET_LIVE_GAMES})
 GAME_CMDS = frozenset(set(ClientCmd) - LOBBY_CMDS)
 
 
@@ -64,6 +66,11 @@ class ServerCmd(StrEnum):
     CREATE_A_COMPUTER = "CREATE_A_COMPUTER"
     ROOM_CLOSED = "ROOM_CLOSED"
     ERROR = "ERROR"
+    # spectators (docs/protocol.md "Spectators")
+    WATCHING = "WATCHING"
+    WATCH_STATUS = "WATCH_STATUS"
+    LIVE_GAMES_REP = "LIVE_GAMES_REP"
+    LIVE_GAMES_CHANGED = "LIVE_GAMES_CHANGED"
 
 
 class ErrorCode(StrEnum):
@@ -239,8 +246,13 @@ def clean_create_room(payload: dict) -> dict:
     computers = 0 if computers is None else clean_int(computers, "computers", 0, num_of_players - 1)
     draft_id = payload.get("draft_id")
     draft_id = None if draft_id is None else clean_id(draft_id, "draft_id")
+    watchable = payload.get("watchable", True)
+    if watchable is None:
+        watchable = True
+    if not isinstance(watchable, bool):
+        raise ProtocolError(ErrorCode.INVALID, "watchable", "must be true or false")
     return {"room_name": room_name, "num_of_players": num_of_players, "user_name": user_name,
-            "computers": computers, "draft_id": draft_id}
+            "computers": computers, "draft_id": draft_id, "watchable": watchable}
 
 
 def clean_join_room(payload: dict) -> dict:
@@ -385,6 +397,9 @@ EVENT_FIELDS = {
     "skipped": {"seat"}, "question": {"seat"}, "gave": {"seat", "card"},
     "lost_special": {"seat", "card"}, "discarded": {"seat", "cards"}, "last_card": {"seat"},
     "reshuffled": {"count"}, "chat": {"seat", "name", "text"}, "game_over": {"winner"},
+    "spectators": {"count"},
+    # the log's first event (never sent as a GAME_EVENT; docs/protocol.md "Replays")
+    "begin": {"players", "top_card", "market_count", "pile_count"},
     **{name: {"seat"} for name in ("disconnected", "reconnected", "autoplay", "paused", "left",
                                    "computer_joined", "reclaimed", "resumed")},
 }
@@ -445,6 +460,8 @@ def check_frame(message: dict) -> None:
         assert set(data) == {"reason"} and data["reason"] == "admin" and message["msg_id"] is None
     elif cmd in LEAVING_CHECKS:
         LEAVING_CHECKS[cmd](message)
+    elif cmd in WATCH_CHECKS:
+        WATCH_CHECKS[cmd](message)
     elif cmd in (ServerCmd.GAME_BEGIN, ServerCmd.RESUME, ServerCmd.GAME_STATUS, ServerCmd.PLAYER_STATE):
         check_vote(data["vote"])
         for key in ("game_id", "status", "version", "you", "top_card", "market_count", "pile_count",
@@ -520,3 +537,41 @@ def _check_leave_rep(message: dict) -> None:
 
 
 LEAVING_CHECKS = {ServerCmd.CREATE_A_COMPUTER: _check_create_a_computer, ServerCmd.LEAVE_REP: _check_leave_rep}
+
+
+# --- Spectators (docs/protocol.md "Spectators") -------------------------------------------
+
+PUBLIC_VIEW_KEYS = {"game_id", "status", "version", "top_card", "market_count", "pile_count", "players",
+                    "current_seat", "awaiting_seat", "pending_pick", "question", "vote", "recent_events",
+                    "turn_count", "outcome", "spectators"}
+LIVE_GAME_KEYS = {"room_id", "name", "players", "spectators"}
+
+
+def check_public_view(data: dict) -> None:
+    """Assert the shape of a public view: a seat's view without `you` and `prompt`, plus `spectators`."""
+    assert set(data) == PUBLIC_VIEW_KEYS, set(data) ^ PUBLIC_VIEW_KEYS
+    assert isinstance(data["spectators"], int) and data["spectators"] >= 0
+    check_card(data["top_card"])
+    check_vote(data["vote"])
+    for player in data["players"]:
+        assert {"seat", "name", "cards_left", "is_computer", "connected"} <= set(player), player
+    for event in data["recent_events"]:
+        check_event(event)
+
+
+def _check_watch_snapshot(message: dict) -> None:
+    assert isinstance(message["msg_id"], int) and message["msg_id"] >= 1, message["msg_id"]
+    check_public_view(message["payload"]["data"])
+
+
+def _check_live_games(message: dict) -> None:
+    data = message["payload"]["data"]
+    assert set(data) == {"games", "total"} and data["total"] >= len(data["games"]), data
+    assert message["msg_id"] is None
+    for game in data["games"]:
+        assert set(game) == LIVE_GAME_KEYS, game
+        assert all(isinstance(name, str) for name in game["players"]) and game["spectators"] >= 0
+
+
+WATCH_CHECKS = {ServerCmd.WATCHING: _check_watch_snapshot, ServerCmd.WATCH_STATUS: _check_watch_snapshot,
+                ServerCmd.LIVE_GAMES_REP: _check_live_games, ServerCmd.LIVE_GAMES_CHANGED: _check_live_games}

@@ -58,7 +58,7 @@ class PlayerInline(admin.TabularInline):
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "status", "num_of_players", "seated", "created")
+    list_display = ("id", "name", "status", "num_of_players", "seated", "created", "watch_link")
     list_filter = ("status",)
     search_fields = ("name",)
     form = RoomForm
@@ -82,6 +82,13 @@ class RoomAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("players")
+
+    @admin.display(description="watch")
+    def watch_link(self, room):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        return format_html('<a href="{}">watch</a>', reverse("room_watch", args=[room.pk])) if room.watchable else "—"
 
     @admin.display(description="seated")
     def seated(self, room):

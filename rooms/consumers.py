@@ -18,7 +18,7 @@ from lobby_site.wire import (LOBBY_CMDS, ClientCmd, ClientFrame, ErrorCode, Prot
                            error_frame, frame, parse_frame, reply_id)
 from rooms import services
 from rooms.clock import ensure_clock_running
-from rooms.listing import listing_frame, listing_publisher
+from rooms.listing import listing_frame, listing_publisher, live_games, live_games_frame
 from rooms.presence import connection_ended
 
 logger = logging.getLogger(__name__)
@@ -142,7 +142,12 @@ class LobbyConsumer(Consumer):
         await self.send_frame(frame(ServerCmd.JOIN_ROOM_REP, f"You sit in seat {player['seat']} of \"{room['name']}\".",
                                     data={"room": room, "player": player}, reply_to=message.msg_id))
 
+    async def get_live_games(self, message: ClientFrame) -> None:
+        games = await database_sync_to_async(live_games)()
+        await self.send_frame(live_games_frame(ServerCmd.LIVE_GAMES_REP, games, message.msg_id))
+
     COMMANDS = {
+        ClientCmd.GET_LIVE_GAMES: get_live_games,
         ClientCmd.GET_ROOMS: get_rooms,
         ClientCmd.START_ROOM_DRAFT: start_room_draft,
         ClientCmd.CANCEL_ROOM_DRAFT: cancel_room_draft,

@@ -22,6 +22,30 @@ from rooms.notify import LOBBY_GROUP
 logger = logging.getLogger(__name__)
 
 ROOMS_CHANGED_MIN_GAP = 0.2  # seconds: at most 5 ROOMS_CHANGED a second (PROTOCOL.md)
+LIVE_GAMES_MIN_GAP = 1.0  # seconds: at most one LIVE_GAMES_CHANGED a second (docs/protocol.md "Spectators")
+
+
+def live_games() -> dict:
+    """Return what LIVE_GAMES_REP and LIVE_GAMES_CHANGED carry: the watchable games being played.
+
+    At most ROOMS_LISTED, the most watched first, then the oldest; two queries.
+    """
+    from django.conf import settings
+    from django.db.models import Prefetch
+
+    from rooms.models import Player, Room
+
+    live = Room.objects.filter(status__in=(Room.Status.PLAYING, Room.Status.PAUSED), watchable=True)
+    rooms = (live.order_by("-spectators", "created", "id")
+             .prefetch_related(Prefetch("players", queryset=Player.objects.order_by("seat")))[:settings.ROOMS_LISTED])
+    return {"games": [{"room_id": room.pk, "name": room.name, "players": [p.name for p in room.players.all()],
+                       "spectators": room.spectators} for room in rooms], "total": live.count()}
+
+
+def live_games_frame(cmd: ServerCmd, games: dict, reply_to: int | None = None) -> dict:
+    total = games["total"]
+    text = f"{total} game{'s are' if total != 1 else ' is'} being played: watch one." if total else "No game to watch."
+    return frame(cmd, text, data=games, reply_to=reply_to)
 
 
 def listing_frame(cmd: ServerCmd, listing: dict, reply_to: int | None = None, search: str = "") -> dict:
@@ -68,6 +92,9 @@ class ListingPublisher:
         self.pushed = 0  # the count of events heard that the last ROOMS_CHANGED reflects
         self.pushed_at = -math.inf
         self.latest: tuple[int, int, dict] | None = None  # (heard, generation, listing) of the last build
+        self.live_heard = self.live_pushed = 0  # games begun or ended heard; and reflected by the last push
+        self.live_pushed_at = -math.inf
+        self.live_pusher: asyncio.Task | None = None
 
     async def join(self, consumer) -> None:
         """Register an accepted lobby connection; it hears every change committed from now on."""
@@ -91,13 +118,13 @@ class ListingPublisher:
             self.consumers.discard(consumer)
             if self.consumers or self.channel is None:
                 return
-            tasks = [task for task in (self.listener, self.pusher) if task is not None]
+            tasks = [task for task in (self.listener, self.pusher, self.live_pusher) if task is not None]
             for task in tasks:
                 task.cancel()
             await asyncio.wait(tasks)
             # Cancelling the receive unsubscribed the channel (pub/sub layer); leave the group too.
             await self.layer.group_discard(LOBBY_GROUP, self.channel)
-            self.channel = self.listener = self.pusher = self.latest = None
+            self.channel = self.listener = self.pusher = self.latest = self.live_pusher = None
 
     async def listing(self) -> dict:
         """Return the unfiltered listing for a GET_ROOMS: the last one built, if nothing changed since."""
@@ -119,6 +146,11 @@ class ListingPublisher:
     async def _listen(self) -> None:
         while True:
             event = await self.layer.receive(self.channel)
+            if event.get("type") == "live.changed":
+                self.live_heard += 1
+                if self.live_pusher is None or self.live_pusher.done():
+                    self.live_pusher = asyncio.create_task(self._push_live())
+                continue
             if event.get("type") != "rooms.changed":
                 continue
             self.heard += 1
@@ -145,5 +177,25 @@ class ListingPublisher:
                 except Exception:  # a connection closing meanwhile; its leave() follows
                     logger.debug("ROOMS_CHANGED not sent", exc_info=True)
 
+    async def _push_live(self) -> None:
+        """Send LIVE_GAMES_CHANGED while begun or ended games are unsent, at most one per LIVE_GAMES_MIN_GAP."""
+        loop = asyncio.get_running_loop()
+        while self.live_heard > self.live_pushed:
+            await asyncio.sleep(max(0.0, self.live_pushed_at + LIVE_GAMES_MIN_GAP - loop.time()))
+            heard = self.live_heard
+            try:
+                games = await database_sync_to_async(live_games)()
+            except Exception:
+                logger.exception("live games listing failed")
+                return
+            self.live_pushed, self.live_pushed_at = heard, loop.time()
+            text = encode(live_games_frame(ServerCmd.LIVE_GAMES_CHANGED, games))
+            for consumer in list(self.consumers):
+                try:
+                    await consumer.send(text_data=text)
+                except Exception:
+                    logger.debug("LIVE_GAMES_CHANGED not sent", exc_info=True)
+
 
 listing_publisher = ListingPublisher()
+

@@ -18,6 +18,13 @@ class Room(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Spectators (docs/protocol.md "Spectators"): whether the watch socket opens, how many watch
+    # now (kept by the watch connections, never by a move), and the count the players were last
+    # told with a `spectators` event, and when (at most one such event every 10 s).
+    watchable = models.BooleanField(default=True)
+    spectators = models.IntegerField(default=0)
+    spectators_shown = models.IntegerField(default=0)
+    spectators_told = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created", "id"]

@@ -189,8 +189,11 @@ def _computer_names(count: int, taken_keys: set[str]) -> list[str]:
 
 
 def room_create(*, room_name: str, num_of_players: int, user_name: str, computers: int = 0,
-                draft_id: int | None = None, channel_name: str | None = None) -> tuple[dict, dict]:
+                draft_id: int | None = None, channel_name: str | None = None,
+                watchable: bool = True) -> tuple[dict, dict]:
     """Create a room with its creator in seat 0 and `computers` computers in seats 1…k.
+
+    `watchable` false keeps spectators out (docs/protocol.md "Spectators").
 
     Resolves the draft `draft_id` (which must be an open draft of this connection,
     `channel_name`) and any other open draft of the connection: their waiters get
@@ -210,7 +213,7 @@ def room_create(*, room_name: str, num_of_players: int, user_name: str, computer
         if channel_name:
             drafts = list(RoomDraft.objects.select_for_update()
                           .filter(status=RoomDraft.Status.OPEN, creator_channel=channel_name))
-        room = Room.objects.create(name=room_name, num_of_players=num_of_players)
+        room = Room.objects.create(name=room_name, num_of_players=num_of_players, watchable=watchable)
         player, token = _seat_person(room, 0, user_name)
         for seat, name in enumerate(computer_names, start=1):
             _seat_computer(room, seat, name)

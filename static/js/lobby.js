@@ -285,6 +285,7 @@ form.addEventListener("submit", (event) => {
     num_of_players: Number(form.elements.num_of_players.value),
     user_name: name,
     computers: Number(form.elements.computers.value || 0),
+    watchable: form.elements.watchable ? form.elements.watchable.checked : true,
   };
   if (ownDraft !== null) payload.draft_id = ownDraft;
   send("CREATE_A_ROOM", payload);

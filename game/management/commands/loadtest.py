@@ -41,9 +41,12 @@ class Command(BaseCommand):
         parser.add_argument("--batch", action=argparse.BooleanOptionalAction, default=True,
                             help="ask the server for batched messages (HELLO batch)")
         parser.add_argument("--seed", type=int, default=None, help="seed of the bots' choices")
+        parser.add_argument("--spectators", type=int, default=0,
+                            help="spectators watching the bots' games (spread over the newest 50 rooms)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    def handle(self, *args, url, players, think, duration, warmup, spawn_rate, batch, seed, no_progress, **options):
+    def handle(self, *args, url, players, think, duration, warmup, spawn_rate, batch, seed, no_progress,
+               spectators=0, **options):
         if players < 1 or duration <= 0 or spawn_rate <= 0 or think < 0 or warmup < 0:
             raise CommandError("--players, --duration and --spawn-rate must be positive; --think and --warmup not negative")
         if not url.startswith(("ws://", "wss://")):
@@ -52,7 +55,7 @@ class Command(BaseCommand):
         if seated != players:
             self.stderr.write(f"{players} players do not fill 4-seat rooms: running {seated}")
         raise_open_file_limit()
-        config = LoadConfig(base_url=url, players=seated, think=think, batch=batch, seed=seed)
+        config = LoadConfig(base_url=url, players=seated, think=think, batch=batch, seed=seed, spectators=spectators)
         stats = Stats(players=seated)
         started, cpu_started = time.time(), time.process_time()
         total = seated / spawn_rate + warmup + duration
@@ -60,7 +63,8 @@ class Command(BaseCommand):
         cpu_pct = round(100 * (time.process_time() - cpu_started) / max(time.time() - started, 1e-9), 1)
         result = summary(stats, config, client_cpu_pct=cpu_pct)
         self.stdout.write(json.dumps(result))
-        failures = {"errors": result["errors"], "gaps": result["gaps"], "connect_failures": result["connect_failures"]}
+        failures = {"errors": result["errors"], "gaps": result["gaps"], "connect_failures": result["connect_failures"],
+                    "spectator_gaps": result["spectator_gaps"]}
         if any(failures.values()):
             raise CommandError(", ".join(f"{key} {value}" for key, value in failures.items()))
 
