@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from .cards import COLOURS, DECK, PICK_VALUE, SHAPES
+from .cards import COLOURS, DECK, NORMAL_COUNT, PICK_VALUE, SHAPES
 from .rules import COMBINATIONS, Discard, Give, Name, Play, legal_plays
 
 
@@ -86,11 +86,17 @@ def _colour_counts(hand) -> Counter:
     return Counter(DECK[c].colour for c in hand)
 
 
+# Per card id: its colour and its face (shape or symbol). Shapes and symbols never share a
+# name, so equal faces mean equal kinds. Plain tuples: scoring runs inside every playout.
+_COLOUR = tuple(card.colour for card in DECK)
+_FACE = tuple(card.shape or card.symbol for card in DECK)
+_SYMBOL = tuple(card.symbol for card in DECK)
+
+
 def _follow_ups(hand, top: int) -> int:
     """How many held cards could be laid on `top`: a flexible hand is worth keeping."""
-    card = DECK[top]
-    return sum(1 for c in hand if DECK[c].colour == card.colour
-               or (DECK[c].kind == card.kind and (DECK[c].shape or DECK[c].symbol) == (card.shape or card.symbol)))
+    colour, face = _COLOUR[top], _FACE[top]
+    return sum(1 for c in hand if _COLOUR[c] == colour or _FACE[c] == face)
 
 
 def score_play(play, hand, fewest_others: int) -> float:
@@ -100,30 +106,40 @@ def score_play(play, hand, fewest_others: int) -> float:
         return 1e9  # R14: an empty hand wins
     danger = 3 if fewest_others <= 2 else 1  # someone close to winning: hurting them matters more
     score = 10.0 * len(play)
-    symbols = [DECK[c].symbol for c in play]
-    if len(play) == 2 and (symbols[0], symbols[1]) in COMBINATIONS:
-        effect = COMBINATIONS[(symbols[0], symbols[1])]
+    first = _SYMBOL[play[0]]
+    if len(play) == 2 and (first, _SYMBOL[play[1]]) in COMBINATIONS:
+        second = _SYMBOL[play[1]]
+        effect = COMBINATIONS[(first, second)]
         if effect == "all_draw":
-            score += 14 * PICK_VALUE[symbols[1]] * danger + 12
+            score += 14 * PICK_VALUE[second] * danger + 12
         elif effect == "skip_all":
             score += 12
         elif effect == "discard":
-            score += 10 * (2 if symbols[1] in ("pick_two", "drop") else 1)
+            score += 10 * (2 if second in ("pick_two", "drop") else 1)
         else:
             score += 9 + 4 * danger
-    elif symbols[0] in PICK_VALUE:
-        score += 8 * PICK_VALUE[symbols[0]] * len(play) * danger
-    elif symbols[0] == "skip":
+    elif first in PICK_VALUE:
+        score += 8 * PICK_VALUE[first] * len(play) * danger
+    elif first == "skip":
         score += 6 * danger
-    elif symbols[0] == "question":
+    elif first == "question":
         score += 5
-    elif symbols[0] == "drop":
+    elif first == "drop":
         score += 9  # one more card goes with it
     # Keep powerful specials for later unless they help now; prefer shedding normal cards.
-    score -= 2 * sum(1 for c in play if DECK[c].kind == "special" and symbols[0] not in ("drop",))
-    score += 3 * _follow_ups(rest, play[-1])
-    majority = _colour_counts(rest)
-    score += 1.5 * majority.get(DECK[play[-1]].colour, 0)
+    if first != "drop":
+        score -= 2 * sum(1 for c in play if c >= NORMAL_COUNT)
+    last = play[-1]
+    colour, face = _COLOUR[last], _FACE[last]
+    follow_ups = same_colour = 0
+    for c in rest:
+        if _COLOUR[c] == colour:
+            follow_ups += 1
+            same_colour += 1
+        elif _FACE[c] == face:
+            follow_ups += 1
+    score += 3 * follow_ups
+    score += 1.5 * same_colour  # a hand that stays in the top card's colour
     return score
 
 

@@ -22,9 +22,11 @@ playouts, and the same view, history and seed always give the same answer.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
+from functools import cache
 from itertools import combinations
 
-from .cards import DECK_SIZE
+from .cards import DECK, DECK_SIZE, NORMAL_COUNT
 from .computer import (
     discard_order,
     fewest_cards_of_others,
@@ -36,7 +38,7 @@ from .computer import (
     ranked_names,
     ranked_plays,
 )
-from .rules import Discard, Give, Name, Play, apply, give_options
+from .rules import Discard, Give, Name, Play, advance, apply, give_options, matches
 from .state import DEFAULT_MAX_TURNS, GameState
 
 DEFAULT_PLAYOUTS = 60
@@ -53,40 +55,121 @@ def _card_id(card) -> int:
     return card["id"] if isinstance(card, dict) else card
 
 
-def pile_from_history(history: list[dict]) -> list[int | None]:
-    """Return the pile, bottom first, as the public events show it; None for a card nobody named.
+@dataclass(slots=True)
+class Knowledge:
+    """What the public history tells this seat about the cards it cannot see.
 
-    The pile starts with the start card (R4), which no event names. Played, discarded, given
-    and lost cards go on top; a reshuffle (R15) leaves only the top card. Events that are not
-    the engine's (chat, presence) are ignored, so a server's whole event log will do.
+    `pile` is the pile bottom first, None for a card no event names (the start card, R4).
+    `lacks[s]` are cards seat s is believed not to hold, except for the `fresh[s]` cards it
+    has drawn since we learnt that (those could be anything).
     """
-    pile: list[int | None] = [None]
+
+    pile: list[int | None]
+    lacks: dict[int, frozenset[int]] = field(default_factory=dict)
+    fresh: dict[int, int] = field(default_factory=dict)
+
+
+# The sets a seat may lack, built once each: a decision rereads the whole history.
+@cache
+def _matching(top: int) -> frozenset[int]:
+    return frozenset(c for c in range(DECK_SIZE) if matches(c, top))
+
+
+@cache
+def _with_symbol(symbol: str) -> frozenset[int]:
+    return frozenset(c for c in range(DECK_SIZE) if DECK[c].symbol == symbol)
+
+
+@cache
+def _normal_with(attribute: str, value: str) -> frozenset[int]:
+    return frozenset(c for c in range(NORMAL_COUNT) if getattr(DECK[c], attribute) == value)
+
+
+def read_history(history: list[dict]) -> Knowledge:
+    """Follow the public events from the game's beginning: the pile, and what each seat lacks.
+
+    The pile starts with the start card, which no event names. Played, discarded, given and
+    lost cards go on top; a reshuffle (R15) leaves only the top card.
+
+    A seat lacks what it showed it did not hold: drawing for a question (R11b forces a holder
+    to give), taking a pick total rather than answering it (R10), and drawing instead of
+    playing (R6), which a player does when nothing it holds matches the top card. The last two
+    read the player's mind a little; the sampler drops any belief the counts cannot satisfy.
+    Events that are not the engine's (chat, presence) are ignored, so a server's whole event
+    log will do.
+    """
+    known = Knowledge(pile=[None])
+    pile = known.pile
+    pick_symbol = None
+    question = None
+    punished = None  # a wrong play's draws say nothing about the hand
+
+    def learn(seat: int, lacking: frozenset[int]) -> None:
+        if known.fresh.get(seat, 0) == 0 and seat in known.lacks:
+            known.lacks[seat] = known.lacks[seat] | lacking
+        else:  # what we knew covered only part of today's hand: start again from this
+            known.lacks[seat] = lacking
+        known.fresh[seat] = 0
+
+    def laid(seat: int, cards) -> None:
+        for c in cards:
+            pile.append(c)
+            if c in known.lacks.get(seat, ()) and known.fresh.get(seat, 0) > 0:
+                known.fresh[seat] -= 1  # it cannot have been an old card: it was a fresh one
+
     for event in history:
         kind = event.get("event")
+        seat = event.get("seat")
         if kind in ("played", "discarded"):
-            pile.extend(_card_id(c) for c in event["cards"])
+            laid(seat, [_card_id(c) for c in event["cards"]])
         elif kind in ("gave", "lost_special"):
-            pile.append(_card_id(event["card"]))
+            laid(seat, [_card_id(event["card"])])
+            question = None if kind == "gave" else question
         elif kind == "reshuffled":
-            pile = [pile[-1]]
-    return pile
+            pile[:] = [pile[-1]]
+        elif kind == "pick_pending":
+            pick_symbol = event["symbol"]
+        elif kind == "question":
+            question = ("colour", event["colour"]) if "colour" in event else ("shape", event["shape"])
+        elif kind == "penalty" and event.get("reason") == "wrong_play":
+            punished = seat
+        elif kind == "turn":
+            punished = None
+            question = None
+        elif kind == "drew":
+            reason = event["reason"]
+            if seat != punished:
+                if reason == "question" and question is not None:
+                    learn(seat, _normal_with(*question))
+                elif reason == "pick" and pick_symbol is not None:
+                    learn(seat, _with_symbol(pick_symbol))
+                elif reason == "draw" and pile[-1] is not None:
+                    learn(seat, _matching(pile[-1]))
+            if reason == "pick":
+                pick_symbol = None
+            if seat in known.fresh:
+                known.fresh[seat] += event["count"]
+    return known
 
 
-def known_pile(view: dict, history: list[dict]) -> list[int | None]:
-    """Return the pile as far as this seat can name its cards, checked against the view.
+def read_knowledge(view: dict, history: list[dict]) -> Knowledge:
+    """Return what this seat knows beyond its view, checked against the view.
 
     A history that does not fit the view (cut short, say) is not trusted: then only the top
-    card is named.
+    card is named and nothing is believed about the other hands.
     """
     top, count = view["top_card"]["id"], view["pile_count"]
-    pile = pile_from_history(history)
+    known = read_history(history)
+    pile = known.pile
     if pile[-1] is None:
-        pile[-1] = top  # nothing laid since the start (or the last reshuffle): the top is that card
+        pile[-1] = top  # nothing laid since the start: the top card is the start card
     named = [c for c in pile if c is not None]
-    hand = set(hand_of(view))
-    if len(pile) != count or pile[-1] != top or len(set(named)) != len(named) or hand & set(named):
-        return [None] * (count - 1) + [top]
-    return pile
+    if len(pile) != count or pile[-1] != top or len(set(named)) != len(named) or set(hand_of(view)) & set(named):
+        return Knowledge(pile=[None] * (count - 1) + [top])
+    me = view["you"]["seat"]
+    known.lacks.pop(me, None)
+    known.fresh.pop(me, None)
+    return known
 
 
 def unseen_cards(view: dict, pile: list[int | None]) -> list[int]:
@@ -95,18 +178,29 @@ def unseen_cards(view: dict, pile: list[int | None]) -> list[int]:
     return [c for c in range(DECK_SIZE) if c not in placed]
 
 
-def sample_deal(view: dict, pile: list[int | None], unseen: list[int], rng: random.Random) -> GameState:
-    """Return one whole game state consistent with everything this seat sees (a determinisation)."""
+def sample_deal(view: dict, known: Knowledge, unseen: list[int], rng: random.Random) -> GameState:
+    """Return one whole game state consistent with everything this seat sees (a determinisation).
+
+    A seat's cards older than its fresh draws avoid what it is believed to lack, when the
+    unseen cards allow; everything else is dealt uniformly at random.
+    """
     me = view["you"]["seat"]
     cards = list(unseen)
     rng.shuffle(cards)
-    filled = [cards.pop() if c is None else c for c in pile]
-    hands = []
-    for player in view["players"]:
-        if player["seat"] == me:
-            hands.append(hand_of(view))
-        else:
-            hands.append([cards.pop() for _ in range(player["cards_left"])])
+    counts = {p["seat"]: p["cards_left"] for p in view["players"]}
+    hands: dict[int, list[int]] = {me: hand_of(view)}
+    for seat, lacking in known.lacks.items():
+        old = max(0, counts[seat] - known.fresh.get(seat, 0))
+        allowed = [c for c in cards if c not in lacking][:old]
+        if len(allowed) == old:
+            hands[seat] = allowed
+            taken = set(allowed)
+            cards = [c for c in cards if c not in taken]
+    filled = [cards.pop() if c is None else c for c in known.pile]
+    for seat in range(len(view["players"])):
+        hand = hands.setdefault(seat, [])
+        while len(hand) < counts[seat]:
+            hand.append(cards.pop())
     market = cards  # what is left, in a random order
     assert len(market) == view["market_count"], "the view's counts do not add up to the deck"
     prompt = view["prompt"]
@@ -118,8 +212,8 @@ def sample_deal(view: dict, pile: list[int | None], unseen: list[int], rng: rand
     laid = prompt["kind"] != "turn"
     return GameState(
         seed=rng.getrandbits(32), num_players=len(hands), max_turns=DEFAULT_MAX_TURNS,
-        hands=hands, market=market, pile=filled, current=view["current_seat"], awaiting=awaiting,
-        pending_pick=dict(view["pending_pick"]) if view["pending_pick"] else None,
+        hands=[hands[s] for s in range(len(hands))], market=market, pile=filled, current=view["current_seat"],
+        awaiting=awaiting, pending_pick=dict(view["pending_pick"]) if view["pending_pick"] else None,
         question=dict(view["question"]) if view["question"] else None,
         turn_count=view["turn_count"], turn_laid=laid, turn_called=True, turn_active=laid,
     )
@@ -140,7 +234,7 @@ def normal_answer(state: GameState, seat: int, rng: random.Random):
 
 
 def playout(state: GameState, seat: int, rng: random.Random) -> float:
-    """Play on with the normal player in every seat; return 1 if `seat` wins, else 0.
+    """Play `state` (changed in place) on with the normal player in every seat; return 1 if `seat` wins, else 0.
 
     A playout cut short by MAX_PLAYOUT_ACTIONS counts as won if `seat` holds the fewest cards.
     """
@@ -148,9 +242,25 @@ def playout(state: GameState, seat: int, rng: random.Random) -> float:
         if state.outcome is not None:
             return 1.0 if state.outcome.winner == seat else 0.0
         mover = state.awaiting["seat"]
-        state, _ = apply(state, mover, normal_answer(state, mover, rng))
+        advance(state, mover, normal_answer(state, mover, rng))
     mine = len(state.hands[seat])
     return 1.0 if all(mine <= len(h) for h in state.hands) else 0.0
+
+
+def _face_key(cards) -> tuple[str, ...]:
+    """Cards by what they are, not which copy: copies of a normal card are interchangeable."""
+    return tuple(str(DECK[c]).partition("#")[0] for c in cards)
+
+
+def _distinct(answers: list, cards_of) -> list:
+    """Keep the first of answers that lay the same faces in the same order, up to MAX_CANDIDATES."""
+    seen, kept = set(), []
+    for answer in answers:
+        key = _face_key(cards_of(answer))
+        if key not in seen:
+            seen.add(key)
+            kept.append(answer)
+    return kept[:MAX_CANDIDATES]
 
 
 def candidates(view: dict, rng: random.Random) -> list:
@@ -160,15 +270,17 @@ def candidates(view: dict, rng: random.Random) -> list:
     kind = prompt["kind"]
     if kind == "turn":
         plays = ranked_plays(hand, view["top_card"]["id"], view["pending_pick"], fewest_cards_of_others(view), rng)
-        return [Play(cards=p, last_card=True) for p in plays[:MAX_CANDIDATES]] or [Play(cards=(), last_card=True)]
+        answers = [Play(cards=p, last_card=True) for p in plays]
+        return _distinct(answers, lambda a: a.cards) or [Play(cards=(), last_card=True)]
     if kind == "name":
         return [Name(v) for v in ranked_names(hand)[:MAX_CANDIDATES]]
     if kind == "give":
-        return [Give(c) for c in ranked_gifts(hand, prompt["options"])[:MAX_CANDIDATES]]
+        return _distinct([Give(c) for c in ranked_gifts(hand, prompt["options"])], lambda a: (a.card,))
     count = prompt["count"]
     # Choices among the few least useful cards; each laid in the normal player's order.
     sets = combinations(ranked_discards(hand)[:count + 2], count)
-    return [Discard(cards=discard_order(hand, chosen), last_card=True) for chosen in sets][:MAX_CANDIDATES]
+    return _distinct([Discard(cards=discard_order(hand, chosen), last_card=True) for chosen in sets],
+                     lambda a: a.cards)
 
 
 def hard_player(view: dict, history: list[dict], rng: random.Random, playouts: int = DEFAULT_PLAYOUTS):
@@ -177,11 +289,11 @@ def hard_player(view: dict, history: list[dict], rng: random.Random, playouts: i
     if len(options) == 1:
         return options[0]
     me = view["you"]["seat"]
-    pile = known_pile(view, history)
-    unseen = unseen_cards(view, pile)
+    known = read_knowledge(view, history)
+    unseen = unseen_cards(view, known.pile)
     wins = [0.0] * len(options)
     for _ in range(max(1, playouts // len(options))):
-        deal = sample_deal(view, pile, unseen, rng)
+        deal = sample_deal(view, known, unseen, rng)
         playout_seed = rng.getrandbits(64)
         for k, option in enumerate(options):
             after, _ = apply(deal, me, option)
