@@ -4,11 +4,14 @@ A seat does not know the other hands or the market, only what a human in its sea
 its own hand, the top card, the counts, and the public events so far. For each decision,
 `hard_player`:
 
-1. reads from the public history which cards lie in the pile (every card laid since the
-   last reshuffle, R15; the start card is not among the events and stays unknown);
-2. deals the cards it cannot place (`unseen_cards`) at random into the other hands, the
-   market and the unknown pile slots, respecting every count it can see (`sample_deal`):
-   one *determinisation*, a whole game state consistent with its information;
+1. reads the public history (`read_history`): which cards lie in the pile (every card laid
+   since the last reshuffle, R15; the start card is named by no event and stays unknown),
+   what each other seat showed it lacks when it drew, and the choices it made since;
+2. deals the cards it cannot place at random into the other hands, the market and the
+   unknown pile slots, respecting every count it can see (`sample_deal`): one
+   *determinisation*, a whole game state consistent with its information. Of a few such
+   deals it keeps the one whose hands best explain the others' recent choices, were they
+   played by the normal player (the same model its playouts use);
 3. tries each of its best few answers in that state and plays the game to its end with the
    normal player in every seat (`playout`);
 4. repeats with fresh deals until the budget of playouts is spent, and answers with the
@@ -37,17 +40,25 @@ from .computer import (
     ranked_gifts,
     ranked_names,
     ranked_plays,
+    score_play,
 )
-from .rules import Discard, Give, Name, Play, advance, apply, give_options, matches
+from .rules import Discard, Give, Name, Play, advance, apply, give_options, legal_plays, matches
 from .state import DEFAULT_MAX_TURNS, GameState
 
 DEFAULT_PLAYOUTS = 60
 # Only the normal player's favourite few answers are searched: the budget spread over every
 # permutation of a pick stack or every name would leave each too few playouts to compare.
 MAX_CANDIDATES = 4
+# Deals tried per determinisation in search of one that explains the others' choices.
+DEAL_TRIES = 8
 # A playout that runs this long is scored by hand sizes instead (R16a's own tie-break idea);
 # it bounds the cost of one decision even in an 8-player game.
 MAX_PLAYOUT_ACTIONS = 300
+PLAYOUT_DEPTH = 24
+SCORE_PER_CARD = 0.1
+
+
+# --- What the public history tells -----------------------------------------------------------
 
 
 def _card_id(card) -> int:
@@ -56,17 +67,42 @@ def _card_id(card) -> int:
 
 
 @dataclass(slots=True)
+class Choice:
+    """A decision another seat made since it last drew: its hand then must explain it.
+
+    `kind` is the prompt's ("turn", "name", "give", "discard"); `answer` the cards laid (or
+    the value named). The hand then is the hand now plus the cards the seat laid from this
+    choice on; `laid_mark`, `laid_marks` and `drawn_marks` are the running totals at that
+    moment, from which `misfits` works out that hand and every seat's card count then.
+    """
+
+    seat: int
+    kind: str
+    answer: tuple
+    top: int | None = None
+    pending_pick: dict | None = None
+    question: dict | None = None
+    laid_marks: dict[int, int] = field(default_factory=dict)
+    drawn_marks: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Knowledge:
     """What the public history tells this seat about the cards it cannot see.
 
     `pile` is the pile bottom first, None for a card no event names (the start card, R4).
     `lacks[s]` are cards seat s is believed not to hold, except for the `fresh[s]` cards it
-    has drawn since we learnt that (those could be anything).
+    has drawn since we learnt that (those could be anything). `choices[s]` are the decisions
+    seat s made since it last drew; `laid[s]` every card it laid, in order; `drawn[s]` how
+    many cards it drew.
     """
 
     pile: list[int | None]
     lacks: dict[int, frozenset[int]] = field(default_factory=dict)
     fresh: dict[int, int] = field(default_factory=dict)
+    choices: dict[int, list[Choice]] = field(default_factory=dict)
+    laid: dict[int, list[int]] = field(default_factory=dict)
+    drawn: dict[int, int] = field(default_factory=dict)
 
 
 # The sets a seat may lack, built once each: a decision rereads the whole history.
@@ -86,7 +122,7 @@ def _normal_with(attribute: str, value: str) -> frozenset[int]:
 
 
 def read_history(history: list[dict]) -> Knowledge:
-    """Follow the public events from the game's beginning: the pile, and what each seat lacks.
+    """Follow the public events from the game's beginning: the pile, what each seat lacks and chose.
 
     The pile starts with the start card, which no event names. Played, discarded, given and
     lost cards go on top; a reshuffle (R15) leaves only the top card.
@@ -94,13 +130,15 @@ def read_history(history: list[dict]) -> Knowledge:
     A seat lacks what it showed it did not hold: drawing for a question (R11b forces a holder
     to give), taking a pick total rather than answering it (R10), and drawing instead of
     playing (R6), which a player does when nothing it holds matches the top card. The last two
-    read the player's mind a little; the sampler drops any belief the counts cannot satisfy.
+    read the player's mind a little, as the choices do; the sampler drops any belief the
+    counts cannot satisfy and only prefers deals that explain the choices, so a player who
+    thinks otherwise misleads it no worse than an uninformed guess would.
     Events that are not the engine's (chat, presence) are ignored, so a server's whole event
     log will do.
     """
     known = Knowledge(pile=[None])
     pile = known.pile
-    pick_symbol = None
+    pick = None  # the pending pick total, as the events announced it
     question = None
     punished = None  # a wrong play's draws say nothing about the hand
 
@@ -111,26 +149,46 @@ def read_history(history: list[dict]) -> Knowledge:
             known.lacks[seat] = lacking
         known.fresh[seat] = 0
 
-    def laid(seat: int, cards) -> None:
+    def chose(seat: int, kind: str, answer: tuple, **context) -> None:
+        marks = {s: len(cards) for s, cards in known.laid.items()}
+        known.choices.setdefault(seat, []).append(
+            Choice(seat, kind, answer, laid_marks=marks, drawn_marks=dict(known.drawn), **context))
+
+    def laid(seat: int, cards: list[int]) -> None:
+        pile.extend(cards)
+        known.laid.setdefault(seat, []).extend(cards)
         for c in cards:
-            pile.append(c)
             if c in known.lacks.get(seat, ()) and known.fresh.get(seat, 0) > 0:
                 known.fresh[seat] -= 1  # it cannot have been an old card: it was a fresh one
 
     for event in history:
         kind = event.get("event")
         seat = event.get("seat")
-        if kind in ("played", "discarded"):
-            laid(seat, [_card_id(c) for c in event["cards"]])
-        elif kind in ("gave", "lost_special"):
+        if kind == "played":
+            cards = [_card_id(c) for c in event["cards"]]
+            if pile[-1] is not None:
+                chose(seat, "turn", tuple(cards), top=pile[-1], pending_pick=pick and dict(pick))
+            laid(seat, cards)
+            pick = None
+        elif kind == "discarded":
+            cards = [_card_id(c) for c in event["cards"]]
+            chose(seat, "discard", tuple(cards))
+            laid(seat, cards)
+        elif kind == "gave":
+            card = _card_id(event["card"])
+            if question is not None:
+                chose(seat, "give", (card,), question={question[0]: question[1]})
+            laid(seat, [card])
+            question = None
+        elif kind == "lost_special":
             laid(seat, [_card_id(event["card"])])
-            question = None if kind == "gave" else question
         elif kind == "reshuffled":
             pile[:] = [pile[-1]]
         elif kind == "pick_pending":
-            pick_symbol = event["symbol"]
+            pick = {"symbol": event["symbol"], "total": event["total"]}
         elif kind == "question":
             question = ("colour", event["colour"]) if "colour" in event else ("shape", event["shape"])
+            chose(seat, "name", (question[1],))
         elif kind == "penalty" and event.get("reason") == "wrong_play":
             punished = seat
         elif kind == "turn":
@@ -141,14 +199,17 @@ def read_history(history: list[dict]) -> Knowledge:
             if seat != punished:
                 if reason == "question" and question is not None:
                     learn(seat, _normal_with(*question))
-                elif reason == "pick" and pick_symbol is not None:
-                    learn(seat, _with_symbol(pick_symbol))
+                elif reason == "pick" and pick is not None:
+                    learn(seat, _with_symbol(pick["symbol"]))
                 elif reason == "draw" and pile[-1] is not None:
                     learn(seat, _matching(pile[-1]))
             if reason == "pick":
-                pick_symbol = None
+                pick = None
             if seat in known.fresh:
                 known.fresh[seat] += event["count"]
+            if event["count"]:
+                known.drawn[seat] = known.drawn.get(seat, 0) + event["count"]
+                known.choices.pop(seat, None)  # its hand then is no longer the hand now plus what it laid
     return known
 
 
@@ -167,8 +228,8 @@ def read_knowledge(view: dict, history: list[dict]) -> Knowledge:
     if len(pile) != count or pile[-1] != top or len(set(named)) != len(named) or set(hand_of(view)) & set(named):
         return Knowledge(pile=[None] * (count - 1) + [top])
     me = view["you"]["seat"]
-    known.lacks.pop(me, None)
-    known.fresh.pop(me, None)
+    for beliefs in (known.lacks, known.fresh, known.choices):
+        beliefs.pop(me, None)
     return known
 
 
@@ -178,31 +239,79 @@ def unseen_cards(view: dict, pile: list[int | None]) -> list[int]:
     return [c for c in range(DECK_SIZE) if c not in placed]
 
 
+def misfits(known: Knowledge, hands: list[list[int]], enough: int) -> int:
+    """Count the recorded choices the normal player would not have made holding these hands.
+
+    Counting stops at `enough`: the caller only wants to know whether a deal beats its best.
+    """
+    counts_now = [len(hand) for hand in hands]
+    wrong = 0
+    for seat, choices in known.choices.items():
+        laid = known.laid.get(seat, [])
+        for choice in reversed(choices):  # the latest first: they tell the most about the hand now
+            if wrong >= enough:
+                return wrong
+            held = hands[seat] + laid[choice.laid_marks.get(seat, 0):]
+            if choice.kind == "turn":
+                counts = [counts_now[s] + len(known.laid.get(s, ())) - choice.laid_marks.get(s, 0)
+                          - known.drawn.get(s, 0) + choice.drawn_marks.get(s, 0) for s in range(len(hands))]
+                fewest = min(n for s, n in enumerate(counts) if s != seat)
+                best = max(score_play(p, held, fewest) for p in legal_plays(held, choice.top, choice.pending_pick))
+                wrong += score_play(choice.answer, held, fewest) < best
+            elif choice.kind == "name":
+                wrong += ranked_names(held)[0] != choice.answer[0]
+            elif choice.kind == "give":
+                wrong += ranked_gifts(held, give_options(held, choice.question))[0] != choice.answer[0]
+            else:
+                wrong += normal_discard(held, len(choice.answer)).cards != choice.answer
+    return wrong
+
+
+def _deal_hands(view: dict, known: Knowledge, unseen: list[int], rng: random.Random) -> list[list[int]]:
+    """Deal the other hands once from the unseen cards, old cards avoiding what a seat lacks."""
+    me = view["you"]["seat"]
+    counts = [p["cards_left"] for p in view["players"]]
+    hands: list[list[int] | None] = [None] * len(counts)
+    hands[me] = hand_of(view)
+    taken: set[int] = set()
+    for seat, lacking in known.lacks.items():
+        old = max(0, counts[seat] - known.fresh.get(seat, 0))
+        allowed = [c for c in unseen if c not in lacking and c not in taken]
+        if len(allowed) >= old:  # else the belief cannot hold: drop it
+            hands[seat] = rng.sample(allowed, old)
+            taken.update(hands[seat])
+    for seat, count in enumerate(counts):
+        hand = hands[seat]
+        if hand is None or len(hand) < count:
+            free = [c for c in unseen if c not in taken]
+            more = rng.sample(free, count - len(hand or ()))
+            taken.update(more)
+            hands[seat] = (hand or []) + more
+    return hands
+
+
 def sample_deal(view: dict, known: Knowledge, unseen: list[int], rng: random.Random) -> GameState:
     """Return one whole game state consistent with everything this seat sees (a determinisation).
 
-    A seat's cards older than its fresh draws avoid what it is believed to lack, when the
-    unseen cards allow; everything else is dealt uniformly at random.
+    Its hands are the first of up to DEAL_TRIES deals that explains every recorded choice,
+    else the one that explains most; the rest of the unseen cards fill the unnamed pile
+    slots and the market, in a random order.
     """
+    best = None
+    for _ in range(DEAL_TRIES if known.choices else 1):
+        hands = _deal_hands(view, known, unseen, rng)
+        wrong = misfits(known, hands, best[0] if best else 1_000) if known.choices else 0
+        if best is None or wrong < best[0]:
+            best = (wrong, hands)
+        if wrong == 0:
+            break
+    hands = best[1]
     me = view["you"]["seat"]
-    cards = list(unseen)
-    rng.shuffle(cards)
-    counts = {p["seat"]: p["cards_left"] for p in view["players"]}
-    hands: dict[int, list[int]] = {me: hand_of(view)}
-    for seat, lacking in known.lacks.items():
-        old = max(0, counts[seat] - known.fresh.get(seat, 0))
-        allowed = [c for c in cards if c not in lacking][:old]
-        if len(allowed) == old:
-            hands[seat] = allowed
-            taken = set(allowed)
-            cards = [c for c in cards if c not in taken]
-    filled = [cards.pop() if c is None else c for c in known.pile]
-    for seat in range(len(view["players"])):
-        hand = hands.setdefault(seat, [])
-        while len(hand) < counts[seat]:
-            hand.append(cards.pop())
-    market = cards  # what is left, in a random order
-    assert len(market) == view["market_count"], "the view's counts do not add up to the deck"
+    dealt = {c for seat, hand in enumerate(hands) if seat != me for c in hand}
+    rest = [c for c in unseen if c not in dealt]
+    rng.shuffle(rest)
+    pile = [rest.pop() if c is None else c for c in known.pile]
+    assert len(rest) == view["market_count"], "the view's counts do not add up to the deck"
     prompt = view["prompt"]
     awaiting = {"kind": prompt["kind"], "seat": me}
     if prompt["kind"] == "discard":
@@ -212,11 +321,14 @@ def sample_deal(view: dict, known: Knowledge, unseen: list[int], rng: random.Ran
     laid = prompt["kind"] != "turn"
     return GameState(
         seed=rng.getrandbits(32), num_players=len(hands), max_turns=DEFAULT_MAX_TURNS,
-        hands=[hands[s] for s in range(len(hands))], market=market, pile=filled, current=view["current_seat"],
-        awaiting=awaiting, pending_pick=dict(view["pending_pick"]) if view["pending_pick"] else None,
+        hands=hands, market=rest, pile=pile, current=view["current_seat"], awaiting=awaiting,
+        pending_pick=dict(view["pending_pick"]) if view["pending_pick"] else None,
         question=dict(view["question"]) if view["question"] else None,
         turn_count=view["turn_count"], turn_laid=laid, turn_called=True, turn_active=laid,
     )
+
+
+# --- Playouts and the search -------------------------------------------------------------------
 
 
 def normal_answer(state: GameState, seat: int, rng: random.Random):
@@ -233,18 +345,22 @@ def normal_answer(state: GameState, seat: int, rng: random.Random):
     return normal_discard(hand, state.awaiting["count"])
 
 
-def playout(state: GameState, seat: int, rng: random.Random) -> float:
-    """Play `state` (changed in place) on with the normal player in every seat; return 1 if `seat` wins, else 0.
+def playout(state: GameState, seat: int, rng: random.Random, depth: int = MAX_PLAYOUT_ACTIONS) -> float:
+    """Play `state` (changed in place) on with the normal player in every seat; return `seat`'s score.
 
-    A playout cut short by MAX_PLAYOUT_ACTIONS counts as won if `seat` holds the fewest cards.
+    1 for a win, 0 for a loss. A playout cut short after `depth` actions is scored by hand
+    sizes: a card fewer than the best-placed other seat is worth SCORE_PER_CARD.
     """
-    for _ in range(MAX_PLAYOUT_ACTIONS):
+    for _ in range(depth):
         if state.outcome is not None:
             return 1.0 if state.outcome.winner == seat else 0.0
         mover = state.awaiting["seat"]
         advance(state, mover, normal_answer(state, mover, rng))
+    if state.outcome is not None:
+        return 1.0 if state.outcome.winner == seat else 0.0
     mine = len(state.hands[seat])
-    return 1.0 if all(mine <= len(h) for h in state.hands) else 0.0
+    fewest = min(len(h) for s, h in enumerate(state.hands) if s != seat)
+    return min(1.0, max(0.0, 0.5 + SCORE_PER_CARD * (fewest - mine)))
 
 
 def _face_key(cards) -> tuple[str, ...]:
@@ -297,6 +413,5 @@ def hard_player(view: dict, history: list[dict], rng: random.Random, playouts: i
         playout_seed = rng.getrandbits(64)
         for k, option in enumerate(options):
             after, _ = apply(deal, me, option)
-            wins[k] += playout(after, me, random.Random(playout_seed))
-    best = max(range(len(options)), key=lambda k: (wins[k], -k))
-    return options[best]
+            wins[k] += playout(after, me, random.Random(playout_seed), PLAYOUT_DEPTH)
+    return options[max(range(len(options)), key=lambda k: (wins[k], -k))]
