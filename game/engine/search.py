@@ -51,6 +51,8 @@ DEFAULT_PLAYOUTS = 60
 MAX_CANDIDATES = 4
 # Deals tried per determinisation in search of one that explains the others' choices.
 DEAL_TRIES = 8
+# The latest choices of each seat that a deal must explain: older ones cost more than they tell.
+MAX_CHOICES = 3
 # A playout that runs this long is scored by hand sizes instead (R16a's own tie-break idea);
 # it bounds the cost of one decision even in an 8-player game.
 MAX_PLAYOUT_ACTIONS = 300
@@ -68,12 +70,13 @@ def _card_id(card) -> int:
 
 @dataclass(slots=True)
 class Choice:
-    """A decision another seat made since it last drew: its hand then must explain it.
+    """A decision another seat made: its hand then must explain it.
 
     `kind` is the prompt's ("turn", "name", "give", "discard"); `answer` the cards laid (or
-    the value named). The hand then is the hand now plus the cards the seat laid from this
-    choice on; `laid_mark`, `laid_marks` and `drawn_marks` are the running totals at that
-    moment, from which `misfits` works out that hand and every seat's card count then.
+    the value named). The hand then is the seat's first `layers` layers (the batches it drew
+    later were not there yet) plus the cards it laid from this choice on; `laid_marks` and
+    `drawn_marks` are the running totals at that moment, from which `misfits` also works out
+    every seat's card count then.
     """
 
     seat: int
@@ -84,6 +87,15 @@ class Choice:
     question: dict | None = None
     laid_marks: dict[int, int] = field(default_factory=dict)
     drawn_marks: dict[int, int] = field(default_factory=dict)
+    layers: int = 1  # how many of the seat's layers it held then
+
+
+@dataclass(slots=True)
+class Layer:
+    """Cards of one hand that came together, and what they are believed not to include."""
+
+    lacking: frozenset[int]
+    size: int | None  # None for the oldest layer: the rest of the hand
 
 
 @dataclass(slots=True)
@@ -91,15 +103,15 @@ class Knowledge:
     """What the public history tells this seat about the cards it cannot see.
 
     `pile` is the pile bottom first, None for a card no event names (the start card, R4).
-    `lacks[s]` are cards seat s is believed not to hold, except for the `fresh[s]` cards it
-    has drawn since we learnt that (those could be anything). `choices[s]` are the decisions
-    seat s made since it last drew; `laid[s]` every card it laid, in order; `drawn[s]` how
-    many cards it drew.
+    `layers[s]` splits seat s's hand by when the cards came, oldest first: the cards it held
+    before its first recorded draw, then each batch it drew. Every layer holds a set of cards
+    it is believed not to contain (learnt after the layer came) and its size; the oldest
+    layer's size is None: whatever the count leaves. `choices[s]` are the latest decisions
+    seat s made; `laid[s]` every card it laid, in order; `drawn[s]` how many cards it drew.
     """
 
     pile: list[int | None]
-    lacks: dict[int, frozenset[int]] = field(default_factory=dict)
-    fresh: dict[int, int] = field(default_factory=dict)
+    layers: dict[int, list[Layer]] = field(default_factory=dict)
     choices: dict[int, list[Choice]] = field(default_factory=dict)
     laid: dict[int, list[int]] = field(default_factory=dict)
     drawn: dict[int, int] = field(default_factory=dict)
@@ -142,24 +154,33 @@ def read_history(history: list[dict]) -> Knowledge:
     question = None
     punished = None  # a wrong play's draws say nothing about the hand
 
+    def layers(seat: int) -> list[Layer]:
+        return known.layers.setdefault(seat, [Layer(frozenset(), None)])
+
     def learn(seat: int, lacking: frozenset[int]) -> None:
-        if known.fresh.get(seat, 0) == 0 and seat in known.lacks:
-            known.lacks[seat] = known.lacks[seat] | lacking
-        else:  # what we knew covered only part of today's hand: start again from this
-            known.lacks[seat] = lacking
-        known.fresh[seat] = 0
+        for layer in layers(seat):  # the whole hand lacks it, whenever its cards came
+            layer.lacking = layer.lacking | lacking
 
     def chose(seat: int, kind: str, answer: tuple, **context) -> None:
         marks = {s: len(cards) for s, cards in known.laid.items()}
-        known.choices.setdefault(seat, []).append(
-            Choice(seat, kind, answer, laid_marks=marks, drawn_marks=dict(known.drawn), **context))
+        choices = known.choices.setdefault(seat, [])
+        choices.append(Choice(seat, kind, answer, laid_marks=marks, drawn_marks=dict(known.drawn),
+                              layers=len(layers(seat)), **context))
+        if len(choices) > MAX_CHOICES:
+            del choices[0]
 
     def laid(seat: int, cards: list[int]) -> None:
         pile.extend(cards)
         known.laid.setdefault(seat, []).extend(cards)
+        held = layers(seat)
         for c in cards:
-            if c in known.lacks.get(seat, ()) and known.fresh.get(seat, 0) > 0:
-                known.fresh[seat] -= 1  # it cannot have been an old card: it was a fresh one
+            # From the oldest layer that may hold it (the oldest is the rest of the hand, so
+            # nothing to count), else the layer it can only have come from.
+            if c in held[0].lacking:
+                layer = next((la for la in held[1:] if la.size and c not in la.lacking), None)
+                layer = layer or next((la for la in reversed(held[1:]) if la.size), None)
+                if layer is not None:
+                    layer.size -= 1
 
     for event in history:
         kind = event.get("event")
@@ -205,11 +226,12 @@ def read_history(history: list[dict]) -> Knowledge:
                     learn(seat, _matching(pile[-1]))
             if reason == "pick":
                 pick = None
-            if seat in known.fresh:
-                known.fresh[seat] += event["count"]
             if event["count"]:
+                layers(seat).append(Layer(frozenset(), event["count"]))
                 known.drawn[seat] = known.drawn.get(seat, 0) + event["count"]
-                known.choices.pop(seat, None)  # its hand then is no longer the hand now plus what it laid
+                # Older choices would need to know which cards it has laid since came from
+                # which layer; measured, checking them cost more than they told.
+                known.choices.pop(seat, None)
     return known
 
 
@@ -228,7 +250,7 @@ def read_knowledge(view: dict, history: list[dict]) -> Knowledge:
     if len(pile) != count or pile[-1] != top or len(set(named)) != len(named) or set(hand_of(view)) & set(named):
         return Knowledge(pile=[None] * (count - 1) + [top])
     me = view["you"]["seat"]
-    for beliefs in (known.lacks, known.fresh, known.choices):
+    for beliefs in (known.layers, known.choices):
         beliefs.pop(me, None)
     return known
 
@@ -239,7 +261,7 @@ def unseen_cards(view: dict, pile: list[int | None]) -> list[int]:
     return [c for c in range(DECK_SIZE) if c not in placed]
 
 
-def misfits(known: Knowledge, hands: list[list[int]], enough: int) -> int:
+def misfits(known: Knowledge, hands: list[list[int]], layered: dict[int, list[list[int]]], enough: int) -> int:
     """Count the recorded choices the normal player would not have made holding these hands.
 
     Counting stops at `enough`: the caller only wants to know whether a deal beats its best.
@@ -251,7 +273,10 @@ def misfits(known: Knowledge, hands: list[list[int]], enough: int) -> int:
         for choice in reversed(choices):  # the latest first: they tell the most about the hand now
             if wrong >= enough:
                 return wrong
-            held = hands[seat] + laid[choice.laid_marks.get(seat, 0):]
+            # Its hand then: the layers it held (not the batches drawn since), and what it laid since.
+            parts = layered.get(seat)
+            then = hands[seat] if parts is None else [c for part in parts[:choice.layers] for c in part]
+            held = then + laid[choice.laid_marks.get(seat, 0):]
             if choice.kind == "turn":
                 counts = [counts_now[s] + len(known.laid.get(s, ())) - choice.laid_marks.get(s, 0)
                           - known.drawn.get(s, 0) + choice.drawn_marks.get(s, 0) for s in range(len(hands))]
@@ -267,19 +292,40 @@ def misfits(known: Knowledge, hands: list[list[int]], enough: int) -> int:
     return wrong
 
 
-def _deal_hands(view: dict, known: Knowledge, unseen: list[int], rng: random.Random) -> list[list[int]]:
-    """Deal the other hands once from the unseen cards, old cards avoiding what a seat lacks."""
+def _deal_hands(view: dict, known: Knowledge, unseen: list[int], rng: random.Random):
+    """Deal the other hands once from the unseen cards, each layer avoiding what it is believed to lack.
+
+    Return the hands and, for the seats with layers, each hand split by layer.
+    """
     me = view["you"]["seat"]
     counts = [p["cards_left"] for p in view["players"]]
     hands: list[list[int] | None] = [None] * len(counts)
     hands[me] = hand_of(view)
     taken: set[int] = set()
-    for seat, lacking in known.lacks.items():
-        old = max(0, counts[seat] - known.fresh.get(seat, 0))
-        allowed = [c for c in unseen if c not in lacking and c not in taken]
-        if len(allowed) >= old:  # else the belief cannot hold: drop it
-            hands[seat] = rng.sample(allowed, old)
-            taken.update(hands[seat])
+    layered: dict[int, list[list[int]]] = {}
+    for seat, layers in known.layers.items():
+        if seat == me:
+            continue
+        # The oldest layer is the rest of the hand; when the counts cannot add up (a seat that
+        # does not think like the model), the newest layers give way.
+        sizes = [layer.size for layer in layers[1:]]
+        excess = sum(sizes) - counts[seat]
+        for k in reversed(range(len(sizes))):
+            cut = min(max(excess, 0), sizes[k])
+            sizes[k] -= cut
+            excess -= cut
+        sizes.insert(0, counts[seat] - sum(sizes))
+        parts = layered[seat] = []
+        for layer, size in zip(layers, sizes):
+            if size:
+                allowed = [c for c in unseen if c not in layer.lacking and c not in taken]
+                if len(allowed) < size:  # the belief cannot hold: drop it
+                    allowed = [c for c in unseen if c not in taken]
+                parts.append(rng.sample(allowed, size))
+                taken.update(parts[-1])
+            else:
+                parts.append([])
+        hands[seat] = [c for part in parts for c in part]
     for seat, count in enumerate(counts):
         hand = hands[seat]
         if hand is None or len(hand) < count:
@@ -287,7 +333,7 @@ def _deal_hands(view: dict, known: Knowledge, unseen: list[int], rng: random.Ran
             more = rng.sample(free, count - len(hand or ()))
             taken.update(more)
             hands[seat] = (hand or []) + more
-    return hands
+    return hands, layered
 
 
 def sample_deal(view: dict, known: Knowledge, unseen: list[int], rng: random.Random) -> GameState:
@@ -299,8 +345,8 @@ def sample_deal(view: dict, known: Knowledge, unseen: list[int], rng: random.Ran
     """
     best = None
     for _ in range(DEAL_TRIES if known.choices else 1):
-        hands = _deal_hands(view, known, unseen, rng)
-        wrong = misfits(known, hands, best[0] if best else 1_000) if known.choices else 0
+        hands, layered = _deal_hands(view, known, unseen, rng)
+        wrong = misfits(known, hands, layered, best[0] if best else 1_000) if known.choices else 0
         if best is None or wrong < best[0]:
             best = (wrong, hands)
         if wrong == 0:
@@ -349,7 +395,7 @@ def playout(state: GameState, seat: int, rng: random.Random, depth: int = MAX_PL
     """Play `state` (changed in place) on with the normal player in every seat; return `seat`'s score.
 
     1 for a win, 0 for a loss. A playout cut short after `depth` actions is scored by hand
-    sizes: a card fewer than the best-placed other seat is worth SCORE_PER_CARD.
+    sizes: a fair share of wins, plus SCORE_PER_CARD per card fewer than the best-placed other seat.
     """
     for _ in range(depth):
         if state.outcome is not None:
@@ -360,7 +406,9 @@ def playout(state: GameState, seat: int, rng: random.Random, depth: int = MAX_PL
         return 1.0 if state.outcome.winner == seat else 0.0
     mine = len(state.hands[seat])
     fewest = min(len(h) for s, h in enumerate(state.hands) if s != seat)
-    return min(1.0, max(0.0, 0.5 + SCORE_PER_CARD * (fewest - mine)))
+    # Centred on a fair share of wins: around 0.5, a four-player playout cut short would look
+    # twice as good as one played out, and moves that only delay the end would win the search.
+    return min(1.0, max(0.0, 1 / state.num_players + SCORE_PER_CARD * (fewest - mine)))
 
 
 def _face_key(cards) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from game.engine import (
     random_player,
     view,
 )
-from game.engine.search import candidates, read_history, read_knowledge, sample_deal, unseen_cards
+from game.engine.search import Layer, candidates, read_history, read_knowledge, sample_deal, unseen_cards
 
 from .helpers import ids, make_state, run_game
 from .test_computer import check_decision
@@ -196,15 +196,17 @@ def test_hard_learns_what_a_seat_lacks_from_its_draws():
         {"event": "turn", "seat": 1},
         {"event": "drew", "seat": 1, "count": 1, "reason": "draw"},  # R6: nothing matched red/cross
     ]
-    known = read_history(history)
-    assert known.lacks[1] >= set(ids("red/square blue/cross red/1"))
-    assert not known.lacks[1] & set(ids("blue/square green/1"))
-    assert known.fresh[1] == 1  # the card it drew could be anything
+    old, drawn = read_history(history).layers[1]
+    assert old.lacking >= set(ids("red/square blue/cross red/1"))
+    assert not old.lacking & set(ids("blue/square green/1"))
+    assert drawn == Layer(frozenset(), 1)  # the card it drew could be anything
     question = history + [{"event": "turn", "seat": 0}, {"event": "played", "seat": 0, "cards": wire("red/?")},
                           {"event": "question", "seat": 0, "shape": "cup"},
                           {"event": "drew", "seat": 1, "count": 1, "reason": "question"}]
-    known = read_history(question)
-    assert set(ids("blue/cup green/cup#3")) <= known.lacks[1] and known.fresh[1] == 1  # R11b forced it
+    old, drawn, again = read_history(question).layers[1]
+    cups = set(ids("blue/cup green/cup#3"))
+    assert cups <= old.lacking and cups <= drawn.lacking  # R11b: the whole hand had none
+    assert not cups & again.lacking and again.size == 1
 
 
 def test_hard_does_not_trust_a_history_that_does_not_fit_the_view():
@@ -225,12 +227,14 @@ def test_hard_samples_deals_that_agree_with_everything_the_seat_sees():
             deal = sample_deal(seen, known, unseen_cards(seen, known.pile), random.Random(3))
             assert sorted(deal.market + deal.pile + [c for h in deal.hands for c in h]) == list(range(120))  # R16
             assert view(deal, 0) == seen  # the same view: the seat cannot tell the deal from the game
-            for seat, lacking in known.lacks.items():
-                old = max(0, len(state.hands[seat]) - known.fresh.get(seat, 0))
-                # Against normal players the beliefs hold: all but the fresh cards avoid them…
-                assert len([c for c in state.hands[seat] if c not in lacking]) >= old
-                # …and so the sampled hand can, and does.
-                assert len([c for c in deal.hands[seat] if c not in lacking]) >= old
+            for seat, layers in known.layers.items():
+                # Against normal players the beliefs hold: some cards of the hand avoid each layer's set…
+                oldest_lacking = layers[0].lacking
+                fresh = sum(layer.size for layer in layers[1:])
+                truth = len([c for c in state.hands[seat] if c not in oldest_lacking])
+                assert truth >= len(state.hands[seat]) - fresh
+                # …and so does the sampled hand.
+                assert len([c for c in deal.hands[seat] if c not in oldest_lacking]) >= len(state.hands[seat]) - fresh
 
 
 # --- easy: weak, but not the random player ------------------------------------------------------
