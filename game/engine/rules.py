@@ -7,6 +7,8 @@
   `IllegalAction` whose code is PROTOCOL.md's.
 * `apply(state, seat, action)` returns the new state and the events, leaving the old
   state untouched. The state's `awaiting` says which seat must answer next and how.
+  `advance` is its inside, changing a state in place: only the search's playouts use it,
+  on states of their own.
 """
 
 from __future__ import annotations

@@ -6,14 +6,14 @@ its own hand, the top card, the counts, and the public events so far. For each d
 
 1. reads the public history (`read_history`): which cards lie in the pile (every card laid
    since the last reshuffle, R15; the start card is named by no event and stays unknown),
-   what each other seat showed it lacks when it drew, and the choices it made since;
+   what each other seat showed it lacks when it drew (`Layer`), and its latest choices;
 2. deals the cards it cannot place at random into the other hands, the market and the
    unknown pile slots, respecting every count it can see (`sample_deal`): one
    *determinisation*, a whole game state consistent with its information. Of a few such
    deals it keeps the one whose hands best explain the others' recent choices, were they
    played by the normal player (the same model its playouts use);
-3. tries each of its best few answers in that state and plays the game to its end with the
-   normal player in every seat (`playout`);
+3. tries each of its best few answers in that state and plays on with the normal player in
+   every seat (`playout`), to the end or for PLAYOUT_DEPTH actions, then scored by hand sizes;
 4. repeats with fresh deals until the budget of playouts is spent, and answers with the
    candidate that won most often. Every candidate is tried on the same deals and the same
    playout seeds (common random numbers), so the comparison measures the answer, not luck.
@@ -53,9 +53,9 @@ MAX_CANDIDATES = 4
 DEAL_TRIES = 8
 # The latest choices of each seat that a deal must explain: older ones cost more than they tell.
 MAX_CHOICES = 3
-# A playout that runs this long is scored by hand sizes instead (R16a's own tie-break idea);
-# it bounds the cost of one decision even in an 8-player game.
-MAX_PLAYOUT_ACTIONS = 300
+# A playout stops after this many actions and is scored by hand sizes (R16a's own idea):
+# measured, a shorter playout loses little accuracy and leaves budget for more deals, and it
+# bounds the cost of a decision even in an 8-player game.
 PLAYOUT_DEPTH = 24
 SCORE_PER_CARD = 0.1
 
@@ -142,9 +142,10 @@ def read_history(history: list[dict]) -> Knowledge:
     A seat lacks what it showed it did not hold: drawing for a question (R11b forces a holder
     to give), taking a pick total rather than answering it (R10), and drawing instead of
     playing (R6), which a player does when nothing it holds matches the top card. The last two
-    read the player's mind a little, as the choices do; the sampler drops any belief the
-    counts cannot satisfy and only prefers deals that explain the choices, so a player who
-    thinks otherwise misleads it no worse than an uninformed guess would.
+    read the player's mind a little, as the choices do: they assume the normal player's ways.
+    The sampler drops any belief the counts cannot satisfy and only prefers deals that explain
+    the choices, so a player who thinks otherwise (a human drawing on purpose) can mislead the
+    search, which costs it strength but never legality.
     Events that are not the engine's (chat, presence) are ignored, so a server's whole event
     log will do.
     """
@@ -391,7 +392,7 @@ def normal_answer(state: GameState, seat: int, rng: random.Random):
     return normal_discard(hand, state.awaiting["count"])
 
 
-def playout(state: GameState, seat: int, rng: random.Random, depth: int = MAX_PLAYOUT_ACTIONS) -> float:
+def playout(state: GameState, seat: int, rng: random.Random, depth: int = PLAYOUT_DEPTH) -> float:
     """Play `state` (changed in place) on with the normal player in every seat; return `seat`'s score.
 
     1 for a win, 0 for a loss. A playout cut short after `depth` actions is scored by hand
@@ -461,5 +462,5 @@ def hard_player(view: dict, history: list[dict], rng: random.Random, playouts: i
         playout_seed = rng.getrandbits(64)
         for k, option in enumerate(options):
             after, _ = apply(deal, me, option)
-            wins[k] += playout(after, me, random.Random(playout_seed), PLAYOUT_DEPTH)
+            wins[k] += playout(after, me, random.Random(playout_seed))
     return options[max(range(len(options)), key=lambda k: (wins[k], -k))]
