@@ -154,7 +154,11 @@ def ranked_plays(hand, top: int, pending_pick: dict | None, fewest_others: int,
 
 def normal_turn(hand, top: int, pending_pick: dict | None, fewest_others: int, rng: random.Random) -> Play:
     """The best-scoring legal play, never a needless draw."""
-    plays = legal_plays(hand, top, pending_pick)
+    return best_play(legal_plays(hand, top, pending_pick), hand, fewest_others, rng)
+
+
+def best_play(plays, hand, fewest_others: int, rng: random.Random) -> Play:
+    """The best-scoring of `plays` (the legal plays of `hand`), or the draw if there are none."""
     if not plays:
         return Play(cards=(), last_card=True)
     best = max((score_play(p, hand, fewest_others), rng.random(), p) for p in plays)
