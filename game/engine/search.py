@@ -14,9 +14,10 @@ its own hand, the top card, the counts, and the public events so far. For each d
    played by the normal player (the same model its playouts use);
 3. tries each of its best few answers in that state and plays on with the normal player in
    every seat (`playout`), to the end or for PLAYOUT_DEPTH actions, then scored by hand sizes;
-4. repeats with fresh deals until the budget of playouts is spent, and answers with the
-   candidate that won most often. Every candidate is tried on the same deals and the same
-   playout seeds (common random numbers), so the comparison measures the answer, not luck.
+4. repeats with fresh deals, keeping the better half of the candidates after each round,
+   until the budget of playouts is spent, and answers with the candidate that won most
+   often. The candidates are tried on the same deals and the same playout seeds (common
+   random numbers), so the comparison measures the answer, not luck.
 
 Everything is seeded from the seat's RNG and there is no clock: the budget is a count of
 playouts, and the same view, history and seed always give the same answer.
@@ -452,7 +453,12 @@ def candidates(view: dict, rng: random.Random) -> list:
 
 
 def hard_player(view: dict, history: list[dict], rng: random.Random, playouts: int = DEFAULT_PLAYOUTS):
-    """Answer with the candidate that wins most playouts over deals sampled from this seat's knowledge."""
+    """Answer with the candidate that wins most playouts over deals sampled from this seat's knowledge.
+
+    The budget goes in rounds of equal size (successive halving): every round tries the
+    remaining candidates on fresh deals and keeps the better half, so the last comparison,
+    between the two best, gets the most deals.
+    """
     options = candidates(view, rng)
     if len(options) == 1:
         return options[0]
@@ -460,10 +466,15 @@ def hard_player(view: dict, history: list[dict], rng: random.Random, playouts: i
     known = read_knowledge(view, history)
     unseen = unseen_cards(view, known.pile)
     wins = [0.0] * len(options)
-    for _ in range(max(1, playouts // len(options))):
-        deal = sample_deal(view, known, unseen, rng)
-        playout_seed = rng.getrandbits(64)
-        for k, option in enumerate(options):
-            after, _ = apply(deal, me, option)
-            wins[k] += playout(after, me, random.Random(playout_seed))
-    return options[max(range(len(options)), key=lambda k: (wins[k], -k))]
+    alive = list(range(len(options)))
+    rounds = (len(options) - 1).bit_length()  # halvings down to one: 2 → 1, 3 or 4 → 2
+    for _ in range(rounds):
+        for _ in range(max(1, playouts // rounds // len(alive))):
+            deal = sample_deal(view, known, unseen, rng)
+            playout_seed = rng.getrandbits(64)
+            for k in alive:
+                after, _ = apply(deal, me, options[k])
+                wins[k] += playout(after, me, random.Random(playout_seed))
+        # Survivors have played the same deals, so their totals compare; ties keep normal's order.
+        alive = sorted(alive, key=lambda k: (-wins[k], k))[:(len(alive) + 1) // 2]
+    return options[alive[0]]
