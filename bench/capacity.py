@@ -183,7 +183,14 @@ def nginx(tmp: Path, upstreams: list[int]):
     """Run nginx in the foreground (a child, not a daemon) in front of `upstreams`; yield its port."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
-        raise SystemExit("nginx is not installed: apt-get install -y nginx")
+        # Debian's package, as a deployment would use; installed here as .ci/test installs chromium.
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            subprocess.run(["apt-get", "update", "-qq"], check=True)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], check=True,
+                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(binary):
+            raise SystemExit("nginx is not installed: apt-get install -y nginx")
     port = free_port()
     tmp.chmod(0o755)  # workers run as an unprivileged user when started as root
     conf = tmp / "nginx.conf"

@@ -1,8 +1,8 @@
 """Engine throughput: actions applied per second on one core (goal: 20,000/s).
 
-Not a test. Records the actions of seeded computer-vs-random games, then times
+Not a test. Records the actions of seeded normal-vs-random games, then times
 `apply` replaying them (the engine alone), and separately the whole loop a server or
-`simulate` runs (view + strategy + apply).
+`simulate` runs (view + public history + strategy + apply).
 
     .venv/bin/python bench/engine.py [--games 300] [--players 4]
 """
@@ -14,19 +14,21 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from game.engine import STRATEGIES, apply, new_game, view  # noqa: E402
+from game.engine import STRATEGIES, apply, new_game, public_event, view  # noqa: E402
 from game.engine.state import computer_rng  # noqa: E402
 
 
 def record(num_players: int, seed: int) -> list[tuple[int, object]]:
-    state, _ = new_game(num_players, seed)
+    state, events = new_game(num_players, seed)
+    history = [public_event(e) for e in events]
     actions = []
     while state.outcome is None:
         seat = state.awaiting["seat"]
-        strategy = STRATEGIES["computer" if seat % 2 == 0 else "random"]
-        action = strategy(view(state, seat), computer_rng(state, seat))
+        strategy = STRATEGIES["normal" if seat % 2 == 0 else "random"]
+        action = strategy(view(state, seat), history, computer_rng(state, seat))
         actions.append((seat, action))
-        state, _ = apply(state, seat, action)
+        state, events = apply(state, seat, action)
+        history.extend(public_event(e) for e in events)
     return actions
 
 

@@ -7,6 +7,8 @@
   `IllegalAction` whose code is PROTOCOL.md's.
 * `apply(state, seat, action)` returns the new state and the events, leaving the old
   state untouched. The state's `awaiting` says which seat must answer next and how.
+  `advance` is its inside, changing a state in place: only the search's playouts use it,
+  on states of their own.
 """
 
 from __future__ import annotations
@@ -92,8 +94,7 @@ ACTION_KINDS = {Play: "turn", Name: "name", Give: "give", Discard: "discard"}
 # --- Legality ------------------------------------------------------------------------
 
 
-def matches(card_id: int, top_id: int) -> bool:
-    """R7: whether `card_id` may be laid on `top_id`."""
+def _matches(card_id: int, top_id: int) -> bool:
     card, top = DECK[card_id], DECK[top_id]
     if card.colour == top.colour:
         return True
@@ -102,6 +103,16 @@ def matches(card_id: int, top_id: int) -> bool:
     if card.kind == "normal":
         return card.shape == top.shape
     return card.symbol == top.symbol
+
+
+# R7 for every (top, card) pair, worked out once: the computer's search asks it millions of times.
+_MATCHES = tuple(tuple(_matches(c, top) for c in range(DECK_SIZE)) for top in range(DECK_SIZE))
+_SYMBOL = tuple(card.symbol for card in DECK)
+
+
+def matches(card_id: int, top_id: int) -> bool:
+    """R7: whether `card_id` may be laid on `top_id`."""
+    return _MATCHES[top_id][card_id]
 
 
 def play_kind(cards) -> str | None:
@@ -144,25 +155,31 @@ def starting_cards(hand, top_id: int, pending_pick: dict | None) -> list[int]:
 
 
 def legal_plays(hand, top_id: int, pending_pick: dict | None) -> list[tuple[int, ...]]:
-    """Enumerate every legal play (R8, R10), each an ordered tuple; the draw is not listed."""
+    """Enumerate every legal play (R8, R10), each an ordered tuple; the draw is not listed.
+
+    Singles first, then pick stacks (pick_one, then pick_two), then combinations.
+    """
     hand = sorted(hand)
     plays: list[tuple[int, ...]] = []
     if pending_pick:
-        picks = [c for c in hand if DECK[c].symbol == pending_pick["symbol"]]
+        picks = [c for c in hand if _SYMBOL[c] == pending_pick["symbol"]]
         for k in range(1, len(picks) + 1):
             plays.extend(permutations(picks, k))
         return plays
-    plays.extend((c,) for c in hand if matches(c, top_id))
-    for symbol in PICK_SYMBOLS:
-        picks = [c for c in hand if DECK[c].symbol == symbol]
-        for k in range(2, len(picks) + 1):
-            plays.extend(p for p in permutations(picks, k) if matches(p[0], top_id))
+    fits = _MATCHES[top_id]
+    plays.extend((c,) for c in hand if fits[c])
     specials = [c for c in hand if c >= NORMAL_COUNT]
+    if len(specials) < 2:
+        return plays  # stacks and combinations take two special cards
+    for symbol in PICK_SYMBOLS:
+        picks = [c for c in specials if _SYMBOL[c] == symbol]
+        for k in range(2, len(picks) + 1):
+            plays.extend(p for p in permutations(picks, k) if fits[p[0]])
     for first in specials:
-        if not matches(first, top_id):
+        if not fits[first]:
             continue
         for second in specials:
-            if second != first and (DECK[first].symbol, DECK[second].symbol) in COMBINATIONS:
+            if second != first and (_SYMBOL[first], _SYMBOL[second]) in COMBINATIONS:
                 plays.append((first, second))
     return plays
 
@@ -243,17 +260,26 @@ def apply(state: GameState, seat: int, action) -> tuple[GameState, list[dict]]:
     """Return the state after `seat` gives `action`, and the events, in order."""
     check_action(state, seat, action)
     new = state.copy()
-    new.action_count += 1
+    return new, advance(new, seat, action)
+
+
+def advance(state: GameState, seat: int, action) -> list[dict]:
+    """Change `state` in place by `seat`'s `action`, already checked; return the events.
+
+    Only for a state nobody else holds: the search's playouts, which own their copy and
+    whose answers come from `legal_plays`, skip a copy and a check per move this way.
+    """
+    state.action_count += 1
     events: list[dict] = []
     if isinstance(action, Play):
-        _play(new, events, seat, list(action.cards), action.last_card)
+        _play(state, events, seat, list(action.cards), action.last_card)
     elif isinstance(action, Name):
-        _name(new, events, seat, action.value)
+        _name(state, events, seat, action.value)
     elif isinstance(action, Give):
-        _give(new, events, seat, action.card)
+        _give(state, events, seat, action.card)
     else:
-        _discard(new, events, seat, list(action.cards), action.last_card)
-    return new, events
+        _discard(state, events, seat, list(action.cards), action.last_card)
+    return events
 
 
 def _play(s: GameState, events: list, seat: int, cards: list[int], last_card: bool) -> None:

@@ -22,6 +22,7 @@ from game.engine import (
     legal_plays,
     parse_cards,
     prompt_for,
+    public_event,
     view,
 )
 
@@ -165,18 +166,22 @@ def legal_answers(state: GameState, seat: int) -> list:
 
 
 def run_game(new_state: GameState, strategies: dict, on_decision=None, limit: int = 5000):
-    """Play a game to its end with `strategies[seat](view, rng)`; return the final state.
+    """Play a game to its end with `strategies[seat](view, history, rng)`; return the final state.
 
+    The history is the public events from `new_state` on (none before it: a scenario's
+    strategies must cope with a history that does not explain the pile).
     `on_decision(state, seat, view, action)` is called before each action is applied.
     """
     state = new_state
+    history: list[dict] = []
     for _ in range(limit):
         if state.outcome is not None:
             return state
         seat = state.awaiting["seat"]
         seen = json.loads(json.dumps(view(state, seat)))  # plain data: the strategy gets nothing else
-        action = strategies[seat](seen, computer_rng(state, seat))
+        action = strategies[seat](seen, json.loads(json.dumps(history)), computer_rng(state, seat))
         if on_decision is not None:
             on_decision(state, seat, seen, action)
-        state, _ = apply(state, seat, action)
+        state, events = apply(state, seat, action)
+        history.extend(public_event(e) for e in events)
     raise AssertionError("the game did not end")

@@ -55,7 +55,7 @@ def test_r17_never_a_wrong_play_penalty_in_computer_games():
         state, _ = new_game(players, seed=seed)
         while state.outcome is None:
             seat = state.awaiting["seat"]
-            action = computer_player(view(state, seat), computer_rng(state, seat))
+            action = computer_player(view(state, seat), [], computer_rng(state, seat))
             state, events = apply(state, seat, action)
             assert not [e for e in events if e["event"] == "penalty" and e["reason"] == "wrong_play"]
             assert_conserved(state)
@@ -77,7 +77,7 @@ def test_r17_answers_each_prompt_from_the_view_alone(scenario, kind):
     assert state.awaiting["kind"] == kind
     seen = json.loads(json.dumps(view(state, seat)))  # plain data, nothing of the engine's state
     kept = copy.deepcopy(seen)
-    action = computer_player(seen, random.Random(1))
+    action = computer_player(seen, [], random.Random(1))
     assert seen == kept  # the view is read, not changed
     check_decision(state, seat, seen, action)
 
@@ -87,13 +87,13 @@ def test_r17_give_prompt_answered_with_an_offered_card():
     state, _ = play(state, 0, "red/?")
     state, _ = name(state, 0, "cup")
     seen = view(state, 1)
-    action = computer_player(seen, computer_rng(state, 1))
+    action = computer_player(seen, [], computer_rng(state, 1))
     assert isinstance(action, Give) and action.card in seen["prompt"]["options"]
 
 
 def test_r17_computer_takes_a_winning_play():
     state = make_state(["red/cross", "green/circle blue/circle"])
-    action = computer_player(view(state, 0), computer_rng(state, 0))
+    action = computer_player(view(state, 0), [], computer_rng(state, 0))
     assert action.cards == ids("red/cross")
 
 
@@ -108,9 +108,9 @@ def test_r17_computer_rng_is_separate_from_the_game_rng():
             before = snapshot(state)
             counter = state.rng_counter
             random.seed(1)
-            a = computer_player(view(state, seat), computer_rng(state, seat))
+            a = computer_player(view(state, seat), [], computer_rng(state, seat))
             random.seed(2)
-            b = computer_player(view(state, seat), computer_rng(state, seat))
+            b = computer_player(view(state, seat), [], computer_rng(state, seat))
             assert a == b  # the global random module plays no part
             assert snapshot(state) == before and state.rng_counter == counter
             state, _ = apply(state, seat, a)
@@ -127,7 +127,7 @@ def test_r17_computer_rng_derives_from_seed_seat_and_action_count():
 def test_r17_random_player_picks_among_every_legal_answer_and_always_calls():
     state = make_state(["red/cross red/1 blue/1 blue/cup", "green/circle"])
     seen = view(state, 0)
-    chosen = {random_player(seen, random.Random(k)) for k in range(400)}
+    chosen = {random_player(seen, [], random.Random(k)) for k in range(400)}
     assert all(a.last_card for a in chosen)
     # Singles that match red/cup, the stack whose first card matches, and the draw.
     assert {a.cards for a in chosen} == {ids("red/cross"), ids("red/1"), ids("blue/cup"), ids("red/1 blue/1"), ()}

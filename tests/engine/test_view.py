@@ -91,7 +91,7 @@ def test_events_never_contain_another_seats_hand_during_whole_games():
         state, _ = new_game(2 + seed % 7, seed=seed)
         while state.outcome is None:
             seat = state.awaiting["seat"]
-            action = random_player(view(state, seat), computer_rng(state, seat))
+            action = random_player(view(state, seat), [], computer_rng(state, seat))
             state, events = apply(state, seat, action)
             for s in range(state.num_players):
                 hidden = {c for o in range(state.num_players) if o != s for c in state.hands[o]}
