@@ -28,6 +28,7 @@ from lobby_site.wire import (
     read_frame,
     refusal_frame,
     wants_batches,
+    clean_level,
 )
 from rooms.clock import ensure_clock_running
 from rooms.notify import room_group, seat_group
@@ -184,7 +185,8 @@ class GameConsumer(Consumer):
         await database_sync_to_async(services.game_leave)(room_id=self.room_id, seat=self.seat["seat"])
 
     async def add_computer(self, message: ClientFrame) -> None:
-        await database_sync_to_async(services.game_add_computer)(room_id=self.room_id, seat=self.seat["seat"])
+        await database_sync_to_async(services.game_add_computer)(
+            room_id=self.room_id, seat=self.seat["seat"], level=clean_level(message.payload))
 
     async def hello_again(self, message: ClientFrame) -> None:
         raise ProtocolError(ErrorCode.INVALID, "cmd", "this connection has already said HELLO")

@@ -29,12 +29,19 @@ class SeatRecord(TypedDict):
     away: bool  # no live connection (a person's seat)
     autoplay: bool  # away past AWAY_WAIT: the computer acts for it until it comes back
     human: str | None  # a computer took the seat from this person, who may reclaim it
+    level: str | None  # a computer's level (easy, normal, hard); None for a person
 
 
-def seat_record(*, player_id: int, name: str, is_computer: bool) -> SeatRecord:
+def seat_record(*, player_id: int, name: str, is_computer: bool, level: str | None = None) -> SeatRecord:
     """Return the record of a seat at the deal."""
     return SeatRecord(player_id=player_id, name=name, is_computer=is_computer, msg_id=0, prompt=None,
-                      past=[], away=False, autoplay=False, human=None)
+                      past=[], away=False, autoplay=False, human=None,
+                      level=(level or "normal") if is_computer else None)
+
+
+def level_of(record: SeatRecord) -> str:
+    """Return the level the computer strategy plays this seat at: its own, or normal for an away person."""
+    return (record.get("level") or "normal") if record["is_computer"] else "normal"
 
 
 def prompt_retire(record: SeatRecord) -> None:
@@ -52,4 +59,5 @@ def answers_for(record: SeatRecord) -> bool:
 def shown_players(records: list[SeatRecord]) -> list[dict]:
     """Return the seats as views show them: computers are always connected."""
     return [{"seat": seat, "name": r["name"], "is_computer": r["is_computer"],
-             "connected": r["is_computer"] or not r["away"]} for seat, r in enumerate(records)]
+             "connected": r["is_computer"] or not r["away"],
+             "level": (r.get("level") or "normal") if r["is_computer"] else None} for seat, r in enumerate(records)]

@@ -27,11 +27,20 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from game import messages
-from game.engine import STRATEGIES, GameState, IllegalAction, apply, computer_rng, new_game, view
-from game.models import Game, SavedGameState
-from game.seats import answers_for, prompt_retire, seat_record, shown_players
+from game.engine import GameState, IllegalAction, apply, choose, computer_rng, new_game, view
+from game.models import Game, GameLog, SavedGameState
+from game.seats import answers_for, level_of, prompt_retire, seat_record, shown_players
 from game.store import Change, game_read, game_read_locked, game_save, recent_chat
-from lobby_site.wire import ErrorCode, ProtocolError, ServerCmd, answer_to_action, clean_chat, clean_game_message, encode
+from lobby_site.wire import (
+    COMPUTER_LEVELS,
+    ErrorCode,
+    ProtocolError,
+    ServerCmd,
+    answer_to_action,
+    clean_chat,
+    clean_game_message,
+    encode,
+)
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
 from rooms.models import Deadline
@@ -106,9 +115,10 @@ def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False) -> 
 
 def _waiting_players(room_id: int) -> list[dict]:
     """Return a waiting room's seats as ROOMMATES shows them; computers are always there."""
-    return [{"seat": seat, "name": name, "is_computer": is_computer, "connected": is_computer or connected}
-            for seat, name, is_computer, connected in Player.objects.filter(room_id=room_id).order_by("seat")
-            .values_list("seat", "name", "is_computer", "connected")]
+    return [{"seat": seat, "name": name, "is_computer": is_computer, "connected": is_computer or connected,
+             "level": (level or "normal") if is_computer else None}
+            for seat, name, is_computer, connected, level in Player.objects.filter(room_id=room_id).order_by("seat")
+            .values_list("seat", "name", "is_computer", "connected", "level")]
 
 
 def roommates_data(*, room_id: int, here: int | None = None) -> dict | None:
@@ -149,11 +159,25 @@ def game_status(*, room_id: int, seat: int, reply_to: int | None = None) -> dict
 
 
 def _computers_play(game: Game, state: GameState, events: list[dict]) -> GameState:
-    """Let computer (and autoplayed) seats answer until a person must (R17); append their events to `events`."""
-    strategy = STRATEGIES["computer"]
+    """Let computer (and autoplayed) seats answer until a person must (R17); append their events to `events`.
+
+    Each answers at its level; a hard computer searches over what the public history tells
+    it (the game's log so far, read only when a hard seat acts, and this change's events).
+    It runs before the compare-and-set save, outside any lock: if the game moved on
+    meanwhile the save fails and the whole change is made again from the new state.
+    """
+    logged: list[dict] | None = None
     while state.awaiting is not None and answers_for(game.seats[state.awaiting["seat"]]):
         seat = state.awaiting["seat"]
-        state, more = apply(state, seat, strategy(view(state, seat), computer_rng(state, seat)))
+        level = level_of(game.seats[seat])
+        history: list[dict] = []
+        if level == "hard":
+            if logged is None:
+                logged = [event for row in GameLog.objects.filter(game_id=game.pk).order_by("version")
+                          .values_list("events", flat=True) for event in row]
+            history = logged + [messages.public_form(event) for event in events]
+        answer = choose(level, view(state, seat), history, computer_rng(state, seat), budget=settings.HARD_PLAYOUTS)
+        state, more = apply(state, seat, answer)
         events.extend(more)
     return state
 
@@ -323,7 +347,7 @@ def game_begin_if_ready(*, room_id: int) -> bool:
         seed = settings.GAME_SEED if settings.GAME_SEED is not None else secrets.randbits(63)
         dealt, events = new_game(room.num_of_players, seed, settings.MAX_TURNS)
         game = Game.objects.create(room=room, seed=seed, state=dealt.to_json(), version=0, seats=[
-            seat_record(player_id=p.pk, name=p.name, is_computer=p.is_computer) for p in players])
+            seat_record(player_id=p.pk, name=p.name, is_computer=p.is_computer, level=p.level) for p in players])
         state = _computers_play(game, dealt, events)
         shown = shown_players(game.seats)
         lead = {p.seat: messages.view_data(game_id=game.pk, status=game.status, version=0, state=dealt, seat=p.seat,
@@ -396,7 +420,7 @@ def seat_act_for(*, room_id: int, seat: int, msg_id: int, away: bool) -> bool:
     record["autoplay"] = away
     state = GameState.from_json(game.state)
     events = [{"event": "autoplay", "seat": seat}]
-    new_state, more = apply(state, seat, STRATEGIES["computer"](view(state, seat), computer_rng(state, seat)))
+    new_state, more = apply(state, seat, choose("normal", view(state, seat), [], computer_rng(state, seat)))
     events.extend(more)
     new_state = _computers_play(game, new_state, events)
     _save(game, *_play_on(game, events, top=state.top_card, state=new_state))
@@ -579,9 +603,10 @@ def _vote_settle(game: Game) -> None:
         left_name = record["name"]
         name = computer_name_free(taken)
         taken.add(name.casefold())
+        level = min(pause.get("levels") or ["normal"], key=COMPUTER_LEVELS.index)
         Player.objects.filter(pk=record["player_id"]).update(
-            is_computer=True, name=name, name_key=name.casefold(), connected=False)
-        record.update(is_computer=True, name=name, human=left_name, away=False, autoplay=False)
+            is_computer=True, name=name, name_key=name.casefold(), connected=False, level=level)
+        record.update(is_computer=True, name=name, human=left_name, away=False, autoplay=False, level=level)
         events.append({"event": "computer_joined", "seat": seat, "name": left_name})
     state = GameState.from_json(game.state)
     events.append({"event": "resumed", "seat": state.awaiting["seat"]})
@@ -652,13 +677,17 @@ def game_leave(*, room_id: int, seat: int) -> None:
         _vote_settle(game)
 
 
-def game_add_computer(*, room_id: int, seat: int) -> None:
-    """Record `seat`'s yes to computers in the vacant seats (ADD_COMPUTER). Locks the game row."""
+def game_add_computer(*, room_id: int, seat: int, level: str = "normal") -> None:
+    """Record `seat`'s yes to computers of `level` in the vacant seats (ADD_COMPUTER). Locks the game row.
+
+    If voters ask for different levels, the lowest wins (docs/protocol.md "Computer levels").
+    """
     with transaction.atomic():
         game = _paused_game(room_id)
         if game.status != Game.Status.PAUSED or seat not in game.pause["waiting_for"]:
             raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="no vote is waiting for you")
         game.pause["waiting_for"].remove(seat)
+        game.pause.setdefault("levels", []).append(level)
         _save(game, {}, Change())
         _vote_settle(game)
 
@@ -717,8 +746,8 @@ def seat_reclaim(*, room_id: int, player_id: int) -> None:
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "the seat is not yours now")
         record = game.seats[player.seat]
         name = record["human"]
-        record.update(is_computer=False, name=name, human=None, away=False, autoplay=False)
-        Player.objects.filter(pk=player_id).update(is_computer=False, name=name, name_key=name.casefold())
+        record.update(is_computer=False, name=name, human=None, away=False, autoplay=False, level=None)
+        Player.objects.filter(pk=player_id).update(is_computer=False, name=name, name_key=name.casefold(), level="")
         _save(game, *_notice(game, [{"event": "reclaimed", "seat": player.seat}], skip_seat=player.seat))
 
 

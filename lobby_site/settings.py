@@ -171,6 +171,8 @@ AWAY_WAIT = _env_float("AWAY_WAIT", 20)
 VOTE_TIMEOUT = _env_float("VOTE_TIMEOUT", 60)
 TURN_TIMEOUT = _env_float("TURN_TIMEOUT", 0)  # 0 = off
 MAX_TURNS = _env_int("MAX_TURNS", 1000)
+# Playouts a hard computer searches per decision (docs/protocol.md "Computer levels"; bench/README.md).
+HARD_PLAYOUTS = _env_int("HARD_PLAYOUTS", 60)
 GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)

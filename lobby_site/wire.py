@@ -237,6 +237,19 @@ def clean_id(value, field: str) -> int:
     return value
 
 
+COMPUTER_LEVELS = ("easy", "normal", "hard")  # weakest first (docs/protocol.md "Computer levels")
+
+
+def clean_level(payload: dict) -> str:
+    """Return the computer level a payload asks for (`level`, default normal), or raise INVALID."""
+    level = payload.get("level")
+    if level is None:
+        return "normal"
+    if level not in COMPUTER_LEVELS:
+        raise ProtocolError(ErrorCode.INVALID, "level", f"one of {', '.join(COMPUTER_LEVELS)}")
+    return level
+
+
 def clean_create_room(payload: dict) -> dict:
     """Validate `CREATE_A_ROOM`: the fields in PROTOCOL.md's order."""
     room_name = clean_name(payload.get("room_name"), "room_name", ROOM_NAME_MAX)
@@ -251,8 +264,9 @@ def clean_create_room(payload: dict) -> dict:
         watchable = True
     if not isinstance(watchable, bool):
         raise ProtocolError(ErrorCode.INVALID, "watchable", "must be true or false")
+    level = clean_level(payload)
     return {"room_name": room_name, "num_of_players": num_of_players, "user_name": user_name,
-            "computers": computers, "draft_id": draft_id, "watchable": watchable}
+            "computers": computers, "draft_id": draft_id, "watchable": watchable, "level": level}
 
 
 def clean_join_room(payload: dict) -> dict:
@@ -451,7 +465,8 @@ def check_frame(message: dict) -> None:
     elif cmd == ServerCmd.ROOMMATES:
         assert set(data) == {"players", "needed"}
         for p in data["players"]:
-            assert set(p) == {"seat", "name", "connected", "is_computer"}
+            assert set(p) == {"seat", "name", "connected", "is_computer", "level"}
+            assert p["level"] in COMPUTER_LEVELS if p["is_computer"] else p["level"] is None
     elif cmd == ServerCmd.GAME_OVER:
         assert set(data) == {"winner", "ranking"}
         for r in data["ranking"]:
@@ -554,7 +569,7 @@ def check_public_view(data: dict) -> None:
     check_card(data["top_card"])
     check_vote(data["vote"])
     for player in data["players"]:
-        assert {"seat", "name", "cards_left", "is_computer", "connected"} <= set(player), player
+        assert {"seat", "name", "cards_left", "is_computer", "connected", "level"} <= set(player), player
     for event in data["recent_events"]:
         check_event(event)
 

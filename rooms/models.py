@@ -43,6 +43,8 @@ class Player(models.Model):
     name_key = models.CharField(max_length=24, editable=False)
     token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     is_computer = models.BooleanField(default=False)
+    # A computer's strength (docs/protocol.md "Computer levels"): easy, normal or hard; "" for people.
+    level = models.CharField(max_length=6, blank=True, default="")
     # Whether the seat has a live game connection: kept with the Connection rows, in the same transactions.
     connected = models.BooleanField(default=False)
     joined = models.DateTimeField(auto_now_add=True)

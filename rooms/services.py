@@ -169,8 +169,9 @@ def _seat_person(room: Room, seat: int, name: str) -> tuple[Player, str]:
     return player, token
 
 
-def _seat_computer(room: Room, seat: int, name: str) -> Player:
-    return Player.objects.create(room=room, seat=seat, name=name, name_key=name.casefold(), is_computer=True)
+def _seat_computer(room: Room, seat: int, name: str, level: str = "normal") -> Player:
+    return Player.objects.create(room=room, seat=seat, name=name, name_key=name.casefold(), is_computer=True,
+                                 level=level)
 
 
 def computer_name_free(taken_keys: set[str]) -> str:
@@ -190,7 +191,7 @@ def _computer_names(count: int, taken_keys: set[str]) -> list[str]:
 
 def room_create(*, room_name: str, num_of_players: int, user_name: str, computers: int = 0,
                 draft_id: int | None = None, channel_name: str | None = None,
-                watchable: bool = True) -> tuple[dict, dict]:
+                watchable: bool = True, level: str = "normal") -> tuple[dict, dict]:
     """Create a room with its creator in seat 0 and `computers` computers in seats 1…k.
 
     `watchable` false keeps spectators out (docs/protocol.md "Spectators").
@@ -216,7 +217,7 @@ def room_create(*, room_name: str, num_of_players: int, user_name: str, computer
         room = Room.objects.create(name=room_name, num_of_players=num_of_players, watchable=watchable)
         player, token = _seat_person(room, 0, user_name)
         for seat, name in enumerate(computer_names, start=1):
-            _seat_computer(room, seat, name)
+            _seat_computer(room, seat, name, level)
         data = room_data(room)
         for draft in drafts:
             _draft_end(draft, RoomDraft.Status.RESOLVED, room=room, room_info=data)
@@ -319,8 +320,8 @@ def room_close(*, room_id: int) -> bool:
         return True
 
 
-def room_fill_with_computers(*, room_id: int) -> int:
-    """Seat computers in every free seat of a waiting room; return how many were seated.
+def room_fill_with_computers(*, room_id: int, level: str = "normal") -> int:
+    """Seat computers of `level` in every free seat of a waiting room; return how many were seated.
 
     Names are the lowest free "Computer k". Locks the room row.
     """
@@ -332,7 +333,7 @@ def room_fill_with_computers(*, room_id: int) -> int:
         free = sorted(set(range(room.num_of_players)) - {p.seat for p in players})
         names = _computer_names(len(free), {p.name_key for p in players})
         for seat, name in zip(free, names, strict=True):
-            _seat_computer(room, seat, name)
+            _seat_computer(room, seat, name, level)
         if free:
             room.save(update_fields=["updated"])
             _notify_lobby()
