@@ -558,7 +558,7 @@ LEAVING_CHECKS = {ServerCmd.CREATE_A_COMPUTER: _check_create_a_computer, ServerC
 
 PUBLIC_VIEW_KEYS = {"game_id", "status", "version", "top_card", "market_count", "pile_count", "players",
                     "current_seat", "awaiting_seat", "pending_pick", "question", "vote", "recent_events",
-                    "turn_count", "outcome", "spectators"}
+                    "turn_count", "outcome", "spectators", "chat"}
 LIVE_GAME_KEYS = {"room_id", "name", "players", "spectators"}
 
 
