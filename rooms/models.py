@@ -32,8 +32,10 @@ class Player(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="players")
     seat = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=24)
-    # Names compare case-insensitively (PROTOCOL.md "Limits"): the unique key is casefolded.
-    name_key = models.CharField(max_length=24, editable=False)
+    # Names compare case-insensitively and by look (docs/protocol.md "Limits"): the unique
+    # key is lobby_site.names.name_key, the casefolded confusable skeleton, which may be
+    # longer than the name.
+    name_key = models.CharField(max_length=255, editable=False)
     token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     is_computer = models.BooleanField(default=False)
     # A cache of presence (Connection heartbeats are the truth), kept for listing and admin.

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from lobby_site.names import name_key
 from lobby_site.wire import ErrorCode, ProtocolError
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft
 from rooms.notify import LOBBY_GROUP, room_group, send_on_commit
@@ -124,7 +125,7 @@ def _notify_roommates(room_id: int) -> None:
 
 def _seat_person(room: Room, seat: int, name: str) -> tuple[Player, str]:
     token = secrets.token_urlsafe(24)
-    player = Player.objects.create(room=room, seat=seat, name=name, name_key=name.casefold(),
+    player = Player.objects.create(room=room, seat=seat, name=name, name_key=name_key(name),
                                    token_hash=token_hash(token))
     # PROTOCOL.md "Absence": the grace is counted from the join until a game connection opens.
     _grace_start(player, since=timezone.now())
@@ -132,11 +133,11 @@ def _seat_person(room: Room, seat: int, name: str) -> tuple[Player, str]:
 
 
 def _seat_computer(room: Room, seat: int, name: str) -> Player:
-    return Player.objects.create(room=room, seat=seat, name=name, name_key=name.casefold(), is_computer=True)
+    return Player.objects.create(room=room, seat=seat, name=name, name_key=name_key(name), is_computer=True)
 
 
 def computer_name_free(taken_keys: set[str]) -> str:
-    """Return the lowest "Computer k" whose casefolded name is not in `taken_keys`."""
+    """Return the lowest "Computer k" whose name key is not in `taken_keys`."""
     return _computer_names(1, taken_keys)[0]
 
 
@@ -144,7 +145,8 @@ def _computer_names(count: int, taken_keys: set[str]) -> list[str]:
     names, k = [], 1
     while len(names) < count:
         name = f"Computer {k}"
-        if name.casefold() not in taken_keys:
+        # Casefolded names count too: game/services.py still passes those (until it uses name_key).
+        if name_key(name) not in taken_keys and name.casefold() not in taken_keys:
             names.append(name)
         k += 1
     return names
@@ -160,7 +162,7 @@ def room_create(*, room_name: str, num_of_players: int, user_name: str, computer
     they must not clash with the computers'.
     """
     computer_names = _computer_names(computers, set())
-    if user_name.casefold() in {n.casefold() for n in computer_names}:
+    if name_key(user_name) in {name_key(n) for n in computer_names}:
         raise ProtocolError(ErrorCode.NAME_TAKEN, "user_name")
     with transaction.atomic():
         drafts = []
@@ -196,7 +198,7 @@ def room_join(*, room_id: int, user_name: str) -> tuple[dict, dict]:
         players = list(room.players.order_by("seat"))
         if room.status != Room.Status.WAITING or len(players) >= room.num_of_players:
             raise ProtocolError(ErrorCode.ROOM_FULL, "room_id")
-        if user_name.casefold() in {p.name_key for p in players}:
+        if name_key(user_name) in {p.name_key for p in players}:
             raise ProtocolError(ErrorCode.NAME_TAKEN, "user_name")
         taken = {p.seat for p in players}
         seat = min(s for s in range(room.num_of_players) if s not in taken)
