@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.game.conftest import connect, make_room  # noqa: F401  (seats over real consumers)
 from tests.servers import Daphne, postgres_database, server_env
 
 
