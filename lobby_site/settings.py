@@ -253,7 +253,7 @@ GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)
 RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connection
 
-# Time machinery (rooms/clock.py, DESIGN.md "Time" and "Presence"); tests shorten them.
+# Time machinery (rooms/clock.py, docs/architecture.md "Time" and "Presence"); tests shorten them.
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks
 HEARTBEAT_INTERVAL = _env_float("HEARTBEAT_INTERVAL", 10)  # seconds between a connection's beats
 HEARTBEAT_STALE = _env_float("HEARTBEAT_STALE", 30)  # a connection this long silent is gone

@@ -1,8 +1,8 @@
-"""The wire protocol (PROTOCOL.md): the one module that parses client frames and builds
+"""The wire protocol (docs/protocol.md): the one module that parses client frames and builds
 server frames. Both consumers, the services and the tests use it, so the contract lives
 in one place.
 
-* `parse_frame` checks a raw client frame in PROTOCOL.md's order (TOO_LARGE, BAD_JSON,
+* `parse_frame` checks a raw client frame in docs/protocol.md's order (TOO_LARGE, BAD_JSON,
   BAD_MESSAGE, UNKNOWN_CMD); `RateLimiter` gives RATE_LIMITED.
 * `clean_*` functions validate payloads and raise `ProtocolError(INVALID, field)`.
 * `frame` builds every server frame with every envelope key present; `check_frame`
@@ -113,7 +113,7 @@ ERROR_TEXT = {
     ErrorCode.UNAUTHORIZED: "That token does not open a seat in this room.",
 }
 
-# PROTOCOL.md "Limits".
+# docs/protocol.md "Limits".
 ROOM_NAME_MAX = 40
 PLAYER_NAME_MAX = 24
 CHAT_MAX = 200
@@ -153,7 +153,7 @@ def frame_size(raw: str | bytes) -> int:
 
 
 def parse_frame(raw: str | bytes | None, allowed: frozenset, max_bytes: int) -> ClientFrame:
-    """Parse one client frame, refusing it with PROTOCOL.md's frame errors in their order.
+    """Parse one client frame, refusing it with docs/protocol.md's frame errors in their order.
 
     A frame carrying invalid Unicode (a lone surrogate, which JSON's \\u escapes can
     express) is refused as INVALID right after the frame checks (docs/protocol.md
@@ -287,7 +287,7 @@ def clean_id(value, field: str) -> int:
 
 
 def clean_create_room(payload: dict) -> dict:
-    """Validate `CREATE_A_ROOM`: the fields in PROTOCOL.md's order."""
+    """Validate `CREATE_A_ROOM`: the fields in docs/protocol.md's order."""
     room_name = clean_name(payload.get("room_name"), "room_name", ROOM_NAME_MAX)
     num_of_players = clean_int(payload.get("num_of_players"), "num_of_players", MIN_PLAYERS, MAX_PLAYERS)
     user_name = clean_name(payload.get("user_name"), "user_name", PLAYER_NAME_MAX)
@@ -385,7 +385,7 @@ def answer_to_action(kind: str, data):
 def frame(cmd: ServerCmd, prompt: str, *, data=None, next_cmd: str | None = None,
           return_type: str | None = None, flag: Flag | None = None, extra_data=None,
           top_card: dict | None = None, msg_id: int | None = None, reply_to: int | None = None) -> dict:
-    """Build a server frame with every envelope key present (PROTOCOL.md "Envelope")."""
+    """Build a server frame with every envelope key present (docs/protocol.md "Envelope")."""
     assert prompt, "every frame carries a human-readable prompt"
     return {"cmd": str(cmd), "msg_id": msg_id, "reply_to": reply_to,
             "payload": {"prompt": prompt, "data": data, "next_cmd": next_cmd and str(next_cmd),
@@ -421,7 +421,7 @@ ROOM_KEYS = {"room_id", "name", "num_of_players", "seated", "needed", "status", 
 PLAYER_KEYS = {"player_id", "name", "seat", "token"}
 CARD_KEYS = {"normal": {"id", "kind", "colour", "shape"}, "special": {"id", "kind", "colour", "symbol"}}
 
-# Fields each public event carries besides "event" (PROTOCOL.md "Events").
+# Fields each public event carries besides "event" (docs/protocol.md "Events").
 EVENT_FIELDS = {
     "turn": {"seat"}, "played": {"seat", "cards"}, "drew": {"seat", "count", "reason"},
     "penalty": {"seat", "reason"}, "pick_pending": {"seat", "symbol", "total"},
@@ -508,7 +508,7 @@ def check_frame(message: dict) -> None:
 
 
 def read_frame(raw: str | bytes | None, allowed: frozenset, max_bytes: int, limiter: RateLimiter) -> ClientFrame:
-    """Parse a client frame and apply the rate limit, refusing it in PROTOCOL.md's order.
+    """Parse a client frame and apply the rate limit, refusing it in docs/protocol.md's order.
 
     Every frame counts against the rate, but frame errors are reported first.
     """

@@ -1,4 +1,4 @@
-"""Computer players (RULES.md R17): they see only their seat's view and play legal moves.
+"""Computer players (docs/rules.md R17): they see only their seat's view and play legal moves.
 
 A strategy is a function `(view, rng) -> action` answering `view["prompt"]`. Both the
 server (computer seats, autoplay for absent players) and `manage.py simulate` call them

@@ -1,4 +1,4 @@
-// Cards drawn as inline SVG (RULES.md R1). Every card carries its colour's initial in two
+// Cards drawn as inline SVG (docs/rules.md R1). Every card carries its colour's initial in two
 // corners and its shape or symbol, so it reads without colour vision.
 
 const SVG_NS = "http://www.w3.org/2000/svg";

@@ -1,4 +1,4 @@
-// The frame shapes of the game socket (PROTOCOL.md "Envelope" and "Game handler").
+// The frame shapes of the game socket (docs/protocol.md "Envelope" and "Game handler").
 
 export const ClientCmd = Object.freeze({
   HELLO: "HELLO",
@@ -18,7 +18,7 @@ export const Flag = Object.freeze({
 
 export const CHAT_MAX = 200;
 export const UNAUTHORIZED_CLOSE = 4401;
-// A running game that has been silent this long may have lost a frame (DESIGN.md).
+// A running game that has been silent this long may have lost a frame (docs/architecture.md).
 export const SILENCE_MS = 15000;
 
 /** Return the session-storage key under which the lobby keeps a room's token. */
@@ -113,7 +113,7 @@ export class Outbox {
   }
 }
 
-/** Return the answer `data` of each prompt kind (PROTOCOL.md "Prompts"). */
+/** Return the answer `data` of each prompt kind (docs/protocol.md "Prompts"). */
 export const answers = {
   play: (cards, lastCard) => ({cards: [...cards], last_card: Boolean(lastCard)}),
   draw: () => ({cards: [], last_card: false}),

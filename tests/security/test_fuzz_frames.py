@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -33,6 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
 FRAMES_PER_SOCKET = 5000
 PER_EXAMPLE = 50
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PROBE_BASE = 10 ** 12  # generated msg_ids stay far below
 FRAME_ERRORS = {"TOO_LARGE", "BAD_JSON", "BAD_MESSAGE", "UNKNOWN_CMD", "RATE_LIMITED"}
 TIMEOUT = 20
@@ -213,21 +216,26 @@ def game_state(database_url: str, room_id: int) -> tuple:
                             (room_id,)).fetchone()
 
 
-def report(name: str, tally: Tally) -> None:
-    print(f"\n{name}: {tally.sent} frames, {tally.reached_handlers()} past the frame checks, "
-          f"answers {dict(tally.answers.most_common())}, closes {tally.closes}, events {tally.events}")
+def report(name: str, tally: Tally, seconds: float) -> None:
+    """Print the figures and keep them in tests/artifacts/ (git-ignored) for docs/security.md."""
+    figures = {"frames": tally.sent, "past_frame_checks": tally.reached_handlers(), "seconds": round(seconds, 1),
+               "answers": dict(tally.answers.most_common()), "closes": tally.closes, "events": tally.events,
+               "silent_successes": tally.silent_successes}
+    print(f"\n{name}: {figures}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"fuzz-{name}.json").write_text(json.dumps(figures, indent=1))
 
 
 def test_fuzzed_lobby_frames(site):
     database_url, server, log = site
     before = counts(database_url)
-    tally = Tally()
+    tally, started = Tally(), time.monotonic()
     socket = Socket(f"{server.ws_url}/ws/lobby/", tally)
     try:
         run_frames(socket, frames(sorted(str(c) for c in LOBBY_CMDS)), tally, game=False)
     finally:
         socket.close()
-    report("lobby", tally)
+    report("lobby", tally, time.monotonic() - started)
 
     assert tally.sent == FRAMES_PER_SOCKET
     assert tally.answers["RATE_LIMITED"] == 0
@@ -246,7 +254,7 @@ def test_fuzzed_game_frames_after_a_good_hello(site):
     created = asyncio.run(lobby_request(server.ws_url, "CREATE_A_ROOM", {
         "room_name": "Fuzz", "num_of_players": 2, "user_name": "Ann", "computers": 1}))
     room_id, token = created["room"]["room_id"], created["player"]["token"]
-    tally = Tally()
+    tally, started = Tally(), time.monotonic()
     socket = Socket(f"{server.ws_url}/ws/rooms/{room_id}/", tally, hello=token)
     try:
         socket.exchange(json.dumps({"cmd": "GET_GAME_STATUS"}))  # settle: the game has begun
@@ -257,7 +265,7 @@ def test_fuzzed_game_frames_after_a_good_hello(site):
         socket.exchange(json.dumps({"cmd": "GET_GAME_STATUS"}))
     finally:
         socket.close()
-    report("game", tally)
+    report("game", tally, time.monotonic() - started)
 
     assert tally.sent == FRAMES_PER_SOCKET
     assert tally.answers["RATE_LIMITED"] == 0
