@@ -226,6 +226,9 @@ STORAGES = {
     # Compressed but not manifest: pages render even where collectstatic never ran (tests).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# WhiteNoise also serves straight from static/ (its default only when DEBUG is on), so a
+# server with DEBUG off serves its pages whole even where collectstatic never ran (tests).
+WHITENOISE_USE_FINDERS = True
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {

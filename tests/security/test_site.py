@@ -139,6 +139,14 @@ async def test_a_game_still_opens_through_the_origin_check(site):
         assert (await answer(socket))["cmd"] == "CONNECTED"
 
 
+def test_static_files_are_served_with_debug_off(site):
+    """The pages' scripts and styles come from files (CSP), so they must be served without DEBUG."""
+    _, server, _ = site
+    for path in ("/static/js/room.js", "/static/css/site.css"):
+        status, headers, _ = get(f"{server.http_url}{path}")
+        assert status == 200, path
+
+
 def test_the_log_holds_no_traceback(site):
     """Runs last in this module: nothing above made the server log a traceback."""
     _, _, log = site
