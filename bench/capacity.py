@@ -45,7 +45,7 @@ OUT = ROOT / "bench" / "out"
 NGINX_SAMPLE = ROOT / "docs" / "nginx.conf"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-# Per-address and per-connection limits (PROTOCOL.md "Limits per address") raised for load:
+# Per-address and per-connection limits (docs/protocol.md "Limits per address") raised for load:
 # every bot comes from 127.0.0.1. Settings today's server does not know are ignored.
 LOAD_SETTINGS = {"RATE_LIMIT": 1000, "ROOMS_PER_ADDRESS": 1000000, "DRAFTS_PER_ADDRESS": 1000000,
                  "TRUSTED_PROXIES": "127.0.0.1", "LOG_LEVEL": "WARNING", "DEBUG": "false"}

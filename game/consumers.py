@@ -1,4 +1,4 @@
-"""The game handler (`/ws/rooms/<room_id>/`, PROTOCOL.md "Game handler").
+"""The game handler (`/ws/rooms/<room_id>/`, docs/protocol.md "Game handler").
 
 Thin: each frame is parsed with `lobby_site.wire`, handled by one service call through
 `database_sync_to_async`, and what the service returns is sent. Moves reach every seat
@@ -36,10 +36,10 @@ from rooms.presence import connection_ended, connection_opened
 
 logger = logging.getLogger(__name__)
 
-HELLO_TIMEOUT = 10  # seconds (PROTOCOL.md): the first frame must be HELLO by then
+HELLO_TIMEOUT = 10  # seconds (docs/protocol.md): the first frame must be HELLO by then
 UNAUTHORIZED_CLOSE = 4401
 LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
-ROOM_CLOSED_CLOSE = 4410  # PROTOCOL.md "Room closed by an operator"
+ROOM_CLOSED_CLOSE = 4410  # docs/protocol.md "Room closed by an operator"
 
 
 class GameConsumer(Consumer):

@@ -3,7 +3,7 @@
 Nothing here touches the database: the services hand in the engine's events (with the
 drawers' private cards), the seats' names and counters, and get back ready frames. Secrets
 are stripped by the engine's `event_for_seat`/`public_event`/`view`, never here; this module
-only decides which of those forms each seat gets and in what order (PROTOCOL.md "Events",
+only decides which of those forms each seat gets and in what order (docs/protocol.md "Events",
 "Draw notices", "Prompts", "Message ids").
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from game.engine import WIRE, GameState, prompt_for, public_event, view
 from lobby_site.wire import Flag, ServerCmd, frame
 
-RECENT_EVENTS = 20  # PROTOCOL.md "View": recent_events holds the last 20 events
+RECENT_EVENTS = 20  # docs/protocol.md "View": recent_events holds the last 20 events
 DRAW_NEXT_CMD = {1: "PICK_ONE", 2: "PICK_TWO"}  # more cards: PICK_CARDS
 PROMPT_NEXT_CMD = {"turn": "PICK_CARDS", "name": "PICK_OPTION", "give": "PICK_CARDS", "discard": "PICK_CARDS"}
 PROMPT_RETURN_TYPE = {"turn": "LIST", "name": "STR", "give": "LIST", "discard": "LIST"}
@@ -200,7 +200,7 @@ def _prompt_text(prompt: dict, names: list[str], top: int) -> str:
 
 
 def prompt_payload(prompt: dict, names: list[str], top: int) -> dict:
-    """Return the payload of the prompt frame for an engine prompt (PROTOCOL.md "Prompts")."""
+    """Return the payload of the prompt frame for an engine prompt (docs/protocol.md "Prompts")."""
     kind = prompt["kind"]
     data = {"kind": kind}
     if kind == "turn":
@@ -232,7 +232,7 @@ def prompt_frame(prompt: dict) -> dict:
 def view_data(*, game_id: int, status: str, version: int, state: GameState, seat: int, players: list[dict],
               prompt: dict | None, recent_events: list[dict], chat: list[dict] | None = None,
               spectators: int = 0) -> dict:
-    """Return `seat`'s view (PROTOCOL.md "View"): the engine's view with names, presence and prompt.
+    """Return `seat`'s view (docs/protocol.md "View"): the engine's view with names, presence and prompt.
 
     `players` = [{"seat", "name", "is_computer", "connected"}] in seat order. The log's
     `begin` event is not one of the recent events a table shows.

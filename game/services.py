@@ -31,6 +31,7 @@ from game.engine import GameState, IllegalAction, apply, choose, computer_rng, n
 from game.models import Game, GameLog, SavedGameState
 from game.seats import answers_for, level_of, prompt_retire, seat_record, shown_players
 from game.store import Change, game_read, game_read_locked, game_save, recent_chat
+from lobby_site.names import name_key
 from lobby_site.wire import (
     COMPUTER_LEVELS,
     ErrorCode,
@@ -219,7 +220,7 @@ def _prompts_replace(game: Game, state: GameState, frames: Frames, deadline: str
         payload = messages.new_prompt(state, seat, names)
         if payload is not None:
             if deadline is not None:
-                payload["data"]["deadline"] = deadline  # PROTOCOL.md "deadlines in the view"
+                payload["data"]["deadline"] = deadline  # docs/protocol.md "deadlines in the view"
             record["msg_id"] += 1
             record["prompt"] = {"msg_id": record["msg_id"], "payload": payload}
             frames.setdefault(seat, []).append(messages.prompt_frame(record["prompt"]))
@@ -597,15 +598,15 @@ def _vote_settle(game: Game) -> None:
         _live_games_changed()
         return
     events = []
-    taken = {r["name"].casefold() for r in game.seats}
+    taken = {name_key(r["name"]) for r in game.seats}
     for seat in sorted(pause["vacant"]):
         record = game.seats[seat]
         left_name = record["name"]
         name = computer_name_free(taken)
-        taken.add(name.casefold())
+        taken.add(name_key(name))
         level = min(pause.get("levels") or ["normal"], key=COMPUTER_LEVELS.index)
         Player.objects.filter(pk=record["player_id"]).update(
-            is_computer=True, name=name, name_key=name.casefold(), connected=False, level=level)
+            is_computer=True, name=name, name_key=name_key(name), connected=False, level=level)
         record.update(is_computer=True, name=name, human=left_name, away=False, autoplay=False, level=level)
         events.append({"event": "computer_joined", "seat": seat, "name": left_name})
     state = GameState.from_json(game.state)
@@ -747,7 +748,7 @@ def seat_reclaim(*, room_id: int, player_id: int) -> None:
         record = game.seats[player.seat]
         name = record["human"]
         record.update(is_computer=False, name=name, human=None, away=False, autoplay=False, level=None)
-        Player.objects.filter(pk=player_id).update(is_computer=False, name=name, name_key=name.casefold(), level="")
+        Player.objects.filter(pk=player_id).update(is_computer=False, name=name, name_key=name_key(name), level="")
         _save(game, *_notice(game, [{"event": "reclaimed", "seat": player.seat}], skip_seat=player.seat))
 
 

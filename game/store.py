@@ -23,7 +23,7 @@ from game.models import Game, GameLog
 from rooms.models import Deadline, Room
 
 RECENT_EVENTS = 20  # docs/protocol.md "View": recent_events holds the last 20 events
-CHAT_EVENTS = 50  # PROTOCOL.md "Chat history": the view's `chat` holds the last 50 chat events
+CHAT_EVENTS = 50  # docs/protocol.md "Chat history": the view's `chat` holds the last 50 chat events
 
 
 def recent_kept(events: list[dict]) -> list[dict]:

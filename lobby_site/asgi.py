@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets to the Channels consumers."""
+"""ASGI entry point: HTTP goes to Django, WebSockets to the Channels consumers.
+
+Serving needs a real SECRET_KEY (docs/operations.md): importing this module without one
+raises ImproperlyConfigured, so daphne refuses to start and says why.
+"""
 import os
 
 from django.core.asgi import get_asgi_application
@@ -11,12 +15,18 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from lobby_site.routing import websocket_urlpatterns  # noqa: E402
+from lobby_site.security import (OriginValidator, close_oversized_messages_with_1009,  # noqa: E402
+                                 require_secret_key)
 
-# No Origin check on WebSockets: sockets authenticate with the token sent in HELLO, never
-# with cookies, so a foreign page gains nothing, and bot clients send no Origin header.
+require_secret_key()
+close_oversized_messages_with_1009()
+
+# Sockets authenticate with the HELLO token, never with cookies; the Origin check still keeps
+# other sites' pages off them (docs/protocol.md "Origin"), while clients that send no Origin
+# (bots, the terminal client) pass.
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": OriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

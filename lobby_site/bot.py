@@ -1,4 +1,4 @@
-"""A bot's answers to prompts (PROTOCOL.md "Prompts"), chosen from what a client tracks.
+"""A bot's answers to prompts (docs/protocol.md "Prompts"), chosen from what a client tracks.
 
 `choose_answer(payload, hand, top_card_id)` returns the `data` of a legal answer to a
 prompt, with the last-card call (R13) set exactly when the answer leaves one card. It

@@ -1,4 +1,4 @@
-"""A client of the Discard wire protocol (PROTOCOL.md), for bots, load tests and the terminal.
+"""A client of the Discard wire protocol (docs/protocol.md), for bots, load tests and the terminal.
 
 Pure asyncio over the `websockets` library; it imports only `lobby_site.wire`'s enums, so it
 runs without Django settings.
@@ -38,7 +38,7 @@ SNAPSHOTS = frozenset({ServerCmd.RESUME, ServerCmd.GAME_STATUS, ServerCmd.PLAYER
 SILENCE_RESYNC = 15.0  # seconds without a frame in a running game before asking GET_GAME_STATUS
 REQUEST_TIMEOUT = 20.0  # seconds to wait for the answer to a lobby request
 
-# Close codes after which reconnecting would be wrong (PROTOCOL.md).
+# Close codes after which reconnecting would be wrong (docs/protocol.md).
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_WATCH_REFUSED = 4403
 CLOSE_OPENED_ELSEWHERE = 4409
@@ -187,7 +187,7 @@ class LobbyClient:
 class SeatState:
     """What a seat knows of its game. `accept(frame)` applies one frame, in arrival order.
 
-    msg_ids (PROTOCOL.md "Message ids"): numbered frames must follow one another; a
+    msg_ids (docs/protocol.md "Message ids"): numbered frames must follow one another; a
     snapshot (RESUME, GAME_STATUS, PLAYER_STATE) sets the count without adding 1, and frames
     at or below the count are already known (duplicates are dropped). After a gap the
     state asks for `GET_GAME_STATUS` (in `outbox`) and holds numbered frames until the
@@ -499,5 +499,5 @@ class SeatClient:
 
 
 def is_stale_answer(error: dict | None) -> bool:
-    """An answer refused as STALE_PROMPT changed nothing (PROTOCOL.md: a resent answer is harmless)."""
+    """An answer refused as STALE_PROMPT changed nothing (docs/protocol.md: a resent answer is harmless)."""
     return error is not None and (error["payload"]["data"] or {}).get("code") == ErrorCode.STALE_PROMPT

@@ -95,7 +95,7 @@ class Stats:
 
     def record_frame(self, frame: dict) -> None:
         """Count ERROR frames. STALE_PROMPT is expected: an answer sent just before a snapshot
-        re-offered the same prompt (a resync) is refused and changes nothing (PROTOCOL.md)."""
+        re-offered the same prompt (a resync) is refused and changes nothing (docs/protocol.md)."""
         if frame["cmd"] != ServerCmd.ERROR:
             return
         if is_stale_answer(frame):

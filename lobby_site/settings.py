@@ -1,13 +1,19 @@
 """Settings for Discard online.
 
 Everything comes from the environment, with embedded defaults for a single local process:
-no variables set means a SQLite file and the in-memory channel layer. docs/operations.md
-lists every variable.
+no variables set means a SQLite file and the in-memory channel layer. The defaults are
+the production-safe ones (DEBUG off, no known key): `.ci/serve` is what says
+"development". docs/operations.md lists every variable.
 """
+import ipaddress
 import os
+import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,10 +39,48 @@ def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-discard-local-development-only"
-DEBUG = _env_bool("DEBUG", True)
+# Without SECRET_KEY a process gets a random key of its own: commands that serve nothing
+# (migrate, simulate, the tests' process) work, nothing signed outlives the process, and
+# the ASGI application refuses to start on it (lobby_site/security.py require_secret_key).
+SECRET_KEY_FROM_ENV = bool(os.environ.get("SECRET_KEY", "").strip())
+SECRET_KEY = os.environ["SECRET_KEY"].strip() if SECRET_KEY_FROM_ENV else secrets.token_urlsafe(50)
+DEBUG = _env_bool("DEBUG", False)
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
+# Origins a WebSocket handshake may also come from, besides ALLOWED_HOSTS (docs/protocol.md
+# "Origin"): "https://play.example", "app.example" (any scheme and port), ".example" (subdomains).
+EXTRA_ORIGINS = _env_list("EXTRA_ORIGINS", "")
+
+
+def _networks(name: str) -> list:
+    networks = []
+    for item in _env_list(name, ""):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
+    return networks
+
+
+# Proxies whose X-Forwarded-For is believed (IPs or CIDRs); lobby_site/security.py client_address.
+TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", "")
+TRUSTED_PROXY_NETWORKS = _networks("TRUSTED_PROXIES")
+
+# HTTPS: HTTPS=true turns on the redirect, secure cookies and a year of HSTS (with
+# subdomains and preload); each can be overridden. Off by default because TLS usually ends
+# at the proxy in front, which the settings cannot see; a deployment sets HTTPS=true.
+HTTPS = _env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+# "HTTP_X_FORWARDED_PROTO,https": the header the TLS-ending proxy sets (only set it when
+# that proxy always overwrites the header, or the redirect can be fooled).
+_proxy_ssl = _env_list("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl) if len(_proxy_ssl) == 2 else None
+SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "daphne",  # first, so its runserver (ASGI) replaces Django's
@@ -47,6 +91,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "lobby_site.apps.SiteConfig",  # system checks of the site (SECRET_KEY for --deploy)
+    "csp",
+    "axes",
     "rooms",
     "game",
 ]
@@ -60,7 +107,40 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Content Security Policy (django-csp): scripts, styles, images and sockets from this site
+# only; no inline script or style anywhere (templates load static files). 'self' in
+# connect-src covers ws:/wss: to the same host (CSP Level 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Admin login throttling (django-axes): ADMIN_LOGIN_FAILURES failed logins from one client
+# address lock it out for ADMIN_LOCKOUT_MINUTES (HTTP 429); a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _env_int("ADMIN_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_float("ADMIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "lobby_site.security.client_address"
 
 ROOT_URLCONF = "lobby_site.urls"
 ASGI_APPLICATION = "lobby_site.asgi.application"
@@ -148,6 +228,9 @@ STORAGES = {
     # Compressed but not manifest: pages render even where collectstatic never ran (tests).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# WhiteNoise also serves straight from static/ (its default only when DEBUG is on), so a
+# server with DEBUG off serves its pages whole even where collectstatic never ran (tests).
+WHITENOISE_USE_FINDERS = True
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
@@ -178,10 +261,10 @@ REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)
 RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connection
 
-# Time machinery (rooms/clock.py, DESIGN.md "Time" and "Presence"); tests shorten them.
+# Time machinery (rooms/clock.py, docs/architecture.md "Time" and "Presence"); tests shorten them.
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks
 HEARTBEAT_INTERVAL = _env_float("HEARTBEAT_INTERVAL", 10)  # seconds between a process's beats
 HEARTBEAT_STALE = _env_float("HEARTBEAT_STALE", 30)  # a process this long silent is dead
 
-# The lobby listing (PROTOCOL.md "Lobby listing"): open rooms listed per GET_ROOMS_REP/ROOMS_CHANGED.
+# The lobby listing (docs/protocol.md "Lobby listing"): open rooms listed per GET_ROOMS_REP/ROOMS_CHANGED.
 ROOMS_LISTED = _env_int("ROOMS_LISTED", 50)

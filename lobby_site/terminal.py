@@ -506,7 +506,7 @@ class TableModel:
         self.question, self.vote = view["question"], view.get("vote")
         self.status = view["status"]
         self.seat = view["you"]["seat"]
-        if view.get("chat") is not None:  # chat history (PROTOCOL.md second round), once the server sends it
+        if view.get("chat") is not None:  # chat history (docs/protocol.md second round), once the server sends it
             self.chat = [event_text(e, self.names()) for e in view["chat"]]
         if cmd == ServerCmd.GAME_BEGIN:
             self.log = ["The game begins."]

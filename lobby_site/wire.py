@@ -1,8 +1,8 @@
-"""The wire protocol (PROTOCOL.md): the one module that parses client frames and builds
+"""The wire protocol (docs/protocol.md): the one module that parses client frames and builds
 server frames. Both consumers, the services and the tests use it, so the contract lives
 in one place.
 
-* `parse_frame` checks a raw client frame in PROTOCOL.md's order (TOO_LARGE, BAD_JSON,
+* `parse_frame` checks a raw client frame in docs/protocol.md's order (TOO_LARGE, BAD_JSON,
   BAD_MESSAGE, UNKNOWN_CMD); `RateLimiter` gives RATE_LIMITED.
 * `clean_*` functions validate payloads and raise `ProtocolError(INVALID, field)`.
 * `frame` builds every server frame with every envelope key present; `check_frame`
@@ -16,6 +16,8 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from lobby_site.names import has_lone_surrogate, normalise
 
 
 class ClientCmd(StrEnum):
@@ -119,7 +121,7 @@ ERROR_TEXT = {
     ErrorCode.UNAUTHORIZED: "That token does not open a seat in this room.",
 }
 
-# PROTOCOL.md "Limits".
+# docs/protocol.md "Limits".
 ROOM_NAME_MAX = 40
 PLAYER_NAME_MAX = 24
 CHAT_MAX = 200
@@ -147,11 +149,29 @@ def _msg_id_of(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def frame_size(raw: str | bytes) -> int:
+    """Return the size of a frame in bytes as it came over the wire (UTF-8)."""
+    if isinstance(raw, bytes):
+        return len(raw)
+    # Counting UTF-8 bytes means encoding; a string whose characters alone exceed any
+    # limit (a 1 MiB frame) needs no copy made to be refused.
+    if raw.isascii():
+        return len(raw)
+    return len(raw.encode("utf-8", "surrogatepass"))
+
+
 def parse_frame(raw: str | bytes | None, allowed: frozenset, max_bytes: int) -> ClientFrame:
-    """Parse one client frame, refusing it with PROTOCOL.md's frame errors in their order."""
+    """Parse one client frame, refusing it with docs/protocol.md's frame errors in their order.
+
+    A frame carrying invalid Unicode (a lone surrogate, which JSON's \\u escapes can
+    express) is refused as INVALID right after the frame checks (docs/protocol.md
+    "Limits"): such text can be neither stored, hashed nor logged.
+    """
     if raw is None:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, detail="binary frames are not accepted")
-    size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw)
+    if len(raw) > max_bytes:  # at least one byte a character: over the limit, unread
+        raise ProtocolError(ErrorCode.TOO_LARGE, detail=f"over {max_bytes} bytes")
+    size = frame_size(raw)
     if size > max_bytes:
         raise ProtocolError(ErrorCode.TOO_LARGE, detail=f"{size} bytes, at most {max_bytes}")
     try:
@@ -168,7 +188,34 @@ def parse_frame(raw: str | bytes | None, allowed: frozenset, max_bytes: int) -> 
     msg_id = _msg_id_of(message.get("msg_id"))
     if message["cmd"] not in allowed:
         raise UnknownCommand(msg_id, message["cmd"])
+    if isinstance(raw, bytes) or "\\u" in raw or has_lone_surrogate(raw):  # else no surrogate can be in it
+        check_text(message, payload)
     return ClientFrame(ClientCmd(message["cmd"]), msg_id, payload)
+
+
+def _holds_lone_surrogate(value) -> bool:
+    stack = [value]  # no recursion: json.loads accepts nesting deeper than a walk may go
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if has_lone_surrogate(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def check_text(message: dict, payload: dict) -> None:
+    """Refuse a parsed frame holding a lone surrogate anywhere: INVALID, naming the payload key."""
+    for key, value in payload.items():
+        if _holds_lone_surrogate(key) or _holds_lone_surrogate(value):
+            raise ProtocolError(ErrorCode.INVALID, key if not has_lone_surrogate(key) else "payload",
+                                "invalid Unicode (a lone surrogate)")
+    if _holds_lone_surrogate(message):
+        raise ProtocolError(ErrorCode.INVALID, None, "invalid Unicode (a lone surrogate)")
 
 
 class UnknownCommand(ProtocolError):
@@ -213,11 +260,21 @@ class RateLimiter:
 # --- Payload validation ---------------------------------------------------------------
 
 
-def clean_name(value, field: str, max_length: int) -> str:
-    """Trim a room or player name; refuse empty, over-long or control-character names."""
+def clean_text(value, field: str) -> str:
+    """Return a client string in NFKC; refuse a non-string or invalid Unicode (INVALID)."""
     if not isinstance(value, str):
         raise ProtocolError(ErrorCode.INVALID, field, "must be a string")
-    name = value.strip()
+    if has_lone_surrogate(value):
+        raise ProtocolError(ErrorCode.INVALID, field, "invalid Unicode (a lone surrogate)")
+    return normalise(value)
+
+
+def clean_name(value, field: str, max_length: int) -> str:
+    """Normalise and trim a room or player name; refuse empty, over-long or control-character names.
+
+    The length counts the normalised name, what is stored and shown.
+    """
+    name = clean_text(value, field).strip()
     if not 1 <= len(name) <= max_length:
         raise ProtocolError(ErrorCode.INVALID, field, f"must be 1 to {max_length} characters")
     if any(unicodedata.category(ch).startswith("C") for ch in name):
@@ -251,7 +308,7 @@ def clean_level(payload: dict) -> str:
 
 
 def clean_create_room(payload: dict) -> dict:
-    """Validate `CREATE_A_ROOM`: the fields in PROTOCOL.md's order."""
+    """Validate `CREATE_A_ROOM`: the fields in docs/protocol.md's order."""
     room_name = clean_name(payload.get("room_name"), "room_name", ROOM_NAME_MAX)
     num_of_players = clean_int(payload.get("num_of_players"), "num_of_players", MIN_PLAYERS, MAX_PLAYERS)
     user_name = clean_name(payload.get("user_name"), "user_name", PLAYER_NAME_MAX)
@@ -295,7 +352,8 @@ def clean_hello(payload: dict, room_id: int | None = None) -> str:
         code_room, token = parse_resume_code(payload["resume_code"])
         if room_id is not None and code_room != room_id:
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "resume_code", "a resume code of another room")
-    if not isinstance(token, str) or not 1 <= len(token) <= 200:
+    # Tokens are URL-safe base64: anything else (a lone surrogate included) opens no seat.
+    if not isinstance(token, str) or not 1 <= len(token) <= 200 or not token.isascii():
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "token")
     return token
 
@@ -307,6 +365,7 @@ def wants_batches(payload: dict) -> bool:
 
 def clean_chat(payload: dict) -> str:
     text = payload.get("text")
+    text = clean_text(text, "text") if isinstance(text, str) else text
     if not isinstance(text, str) or not 1 <= len(text.strip()) <= CHAT_MAX:
         raise ProtocolError(ErrorCode.INVALID, "text", f"must be 1 to {CHAT_MAX} characters")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\n\t" for ch in text):
@@ -368,7 +427,7 @@ def answer_to_action(kind: str, data):
 def frame(cmd: ServerCmd, prompt: str, *, data=None, next_cmd: str | None = None,
           return_type: str | None = None, flag: Flag | None = None, extra_data=None,
           top_card: dict | None = None, msg_id: int | None = None, reply_to: int | None = None) -> dict:
-    """Build a server frame with every envelope key present (PROTOCOL.md "Envelope")."""
+    """Build a server frame with every envelope key present (docs/protocol.md "Envelope")."""
     assert prompt, "every frame carries a human-readable prompt"
     return {"cmd": str(cmd), "msg_id": msg_id, "reply_to": reply_to,
             "payload": {"prompt": prompt, "data": data, "next_cmd": next_cmd and str(next_cmd),
@@ -404,7 +463,7 @@ ROOM_KEYS = {"room_id", "name", "num_of_players", "seated", "needed", "status", 
 PLAYER_KEYS = {"player_id", "name", "seat", "token"}
 CARD_KEYS = {"normal": {"id", "kind", "colour", "shape"}, "special": {"id", "kind", "colour", "symbol"}}
 
-# Fields each public event carries besides "event" (PROTOCOL.md "Events").
+# Fields each public event carries besides "event" (docs/protocol.md "Events").
 EVENT_FIELDS = {
     "turn": {"seat"}, "played": {"seat", "cards"}, "drew": {"seat", "count", "reason"},
     "penalty": {"seat", "reason"}, "pick_pending": {"seat", "symbol", "total"},
@@ -500,7 +559,7 @@ def check_frame(message: dict) -> None:
 
 
 def read_frame(raw: str | bytes | None, allowed: frozenset, max_bytes: int, limiter: RateLimiter) -> ClientFrame:
-    """Parse a client frame and apply the rate limit, refusing it in PROTOCOL.md's order.
+    """Parse a client frame and apply the rate limit, refusing it in docs/protocol.md's order.
 
     Every frame counts against the rate, but frame errors are reported first.
     """
@@ -529,7 +588,7 @@ def resume_code(room_id: int, token: str) -> str:
 def parse_resume_code(code) -> tuple[int, str]:
     """Return (room_id, token) of a resume code, or raise UNAUTHORIZED (field resume_code)."""
     room, _, token = code.strip().partition(RESUME_CODE_SEPARATOR) if isinstance(code, str) else ("", "", "")
-    if not room.isascii() or not room.isdigit() or not token or len(token) > 200:
+    if not room.isascii() or not room.isdigit() or not token or len(token) > 200 or not token.isascii():
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "resume_code", "not a resume code")
     return int(room), token
 

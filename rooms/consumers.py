@@ -1,4 +1,4 @@
-"""LobbyConsumer: the lobby protocol on /ws/lobby/ (PROTOCOL.md "Lobby").
+"""LobbyConsumer: the lobby protocol on /ws/lobby/ (docs/protocol.md "Lobby").
 
 Thin: each client command is parsed with lobby_site.wire, handled by one service call, and
 answered with what it returns. Group events (`draft.resolved`, `draft.cancelled`) map to

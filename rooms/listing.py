@@ -2,8 +2,8 @@
 
 The publisher, not each lobby connection, is the lobby group's member in this process: a
 change costs one group message per process, one listing query (at most one per
-ROOMS_CHANGED_MIN_GAP, PROTOCOL.md "at most 5 a second") and one JSON encoding, and the same
-text goes to every lobby connection registered here (DESIGN.md "Cost follows changes").
+ROOMS_CHANGED_MIN_GAP, docs/protocol.md "at most 5 a second") and one JSON encoding, and the same
+text goes to every lobby connection registered here (docs/architecture.md "Cost follows changes").
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rooms.notify import LOBBY_GROUP
 
 logger = logging.getLogger(__name__)
 
-ROOMS_CHANGED_MIN_GAP = 0.2  # seconds: at most 5 ROOMS_CHANGED a second (PROTOCOL.md)
+ROOMS_CHANGED_MIN_GAP = 0.2  # seconds: at most 5 ROOMS_CHANGED a second (docs/protocol.md)
 LIVE_GAMES_MIN_GAP = 1.0  # seconds: at most one LIVE_GAMES_CHANGED a second (docs/protocol.md "Spectators")
 
 

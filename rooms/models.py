@@ -39,8 +39,10 @@ class Player(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="players")
     seat = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=24)
-    # Names compare case-insensitively (PROTOCOL.md "Limits"): the unique key is casefolded.
-    name_key = models.CharField(max_length=24, editable=False)
+    # Names compare case-insensitively and by look (docs/protocol.md "Limits"): the unique
+    # key is lobby_site.names.name_key, the casefolded confusable skeleton, which may be
+    # longer than the name.
+    name_key = models.CharField(max_length=255, editable=False)
     token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     is_computer = models.BooleanField(default=False)
     # A computer's strength (docs/protocol.md "Computer levels"): easy, normal or hard; "" for people.
@@ -61,7 +63,7 @@ class Player(models.Model):
 
 
 class RoomDraft(models.Model):
-    """A room someone has begun to create (PROTOCOL.md "Drafts")."""
+    """A room someone has begun to create (docs/protocol.md "Drafts")."""
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -115,7 +117,7 @@ class Connection(models.Model):
 
 
 class Deadline(models.Model):
-    """Something to do at a due time that must outlive any one connection (DESIGN.md "Time").
+    """Something to do at a due time that must outlive any one connection (docs/architecture.md "Time").
 
     Each process's clock claims due rows with a conditional UPDATE … WHERE claimed_at IS
     NULL, so exactly one process fires each.

@@ -1,6 +1,6 @@
 """Every change to rooms, seats, drafts, connections and deadlines: one transaction each.
 
-Services take keyword arguments, raise `ProtocolError` with PROTOCOL.md's codes when a
+Services take keyword arguments, raise `ProtocolError` with docs/protocol.md's codes when a
 request cannot be granted (changing nothing), and send group messages only after commit.
 """
 
@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Prefetch
 from django.utils import timezone
 
+from lobby_site.names import name_key
 from lobby_site.wire import ErrorCode, ProtocolError
 from rooms import signals
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft, ServerProcess
@@ -57,7 +58,7 @@ def _stale_before() -> datetime:
 
 
 def room_data(room: Room, players: list[Player] | None = None) -> dict:
-    """Return a room as PROTOCOL.md's lobby sends it."""
+    """Return a room as docs/protocol.md's lobby sends it."""
     if players is None:
         players = list(room.players.order_by("seat"))
     return {"room_id": room.pk, "name": room.name, "num_of_players": room.num_of_players,
@@ -66,7 +67,7 @@ def room_data(room: Room, players: list[Player] | None = None) -> dict:
 
 
 def player_data(player: Player, token: str | None = None) -> dict:
-    """Return a seat as PROTOCOL.md sends it; the token only to its own player, once."""
+    """Return a seat as docs/protocol.md sends it; the token only to its own player, once."""
     data = {"player_id": player.pk, "name": player.name, "seat": player.seat}
     if token is not None:
         data["token"] = token
@@ -74,12 +75,12 @@ def player_data(player: Player, token: str | None = None) -> dict:
 
 
 def draft_data(draft: RoomDraft) -> dict:
-    """Return a draft as PROTOCOL.md sends it: its id and since when (ISO 8601, UTC)."""
+    """Return a draft as docs/protocol.md sends it: its id and since when (ISO 8601, UTC)."""
     since = draft.since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return {"draft_id": draft.pk, "since": since}
 
 
-DRAFTS_LISTED = 20  # PROTOCOL.md "Lobby listing": at most 20 drafts, oldest first
+DRAFTS_LISTED = 20  # docs/protocol.md "Lobby listing": at most 20 drafts, oldest first
 
 
 def _rooms_open():
@@ -162,20 +163,20 @@ def _notify_roommates(room_id: int) -> None:
 
 def _seat_person(room: Room, seat: int, name: str) -> tuple[Player, str]:
     token = secrets.token_urlsafe(24)
-    player = Player.objects.create(room=room, seat=seat, name=name, name_key=name.casefold(),
+    player = Player.objects.create(room=room, seat=seat, name=name, name_key=name_key(name),
                                    token_hash=token_hash(token))
-    # PROTOCOL.md "Absence": the grace is counted from the join until a game connection opens.
+    # docs/protocol.md "Absence": the grace is counted from the join until a game connection opens.
     _grace_start(player, since=timezone.now())
     return player, token
 
 
 def _seat_computer(room: Room, seat: int, name: str, level: str = "normal") -> Player:
-    return Player.objects.create(room=room, seat=seat, name=name, name_key=name.casefold(), is_computer=True,
+    return Player.objects.create(room=room, seat=seat, name=name, name_key=name_key(name), is_computer=True,
                                  level=level)
 
 
 def computer_name_free(taken_keys: set[str]) -> str:
-    """Return the lowest "Computer k" whose casefolded name is not in `taken_keys`."""
+    """Return the lowest "Computer k" whose name key is not in `taken_keys`."""
     return _computer_names(1, taken_keys)[0]
 
 
@@ -183,7 +184,7 @@ def _computer_names(count: int, taken_keys: set[str]) -> list[str]:
     names, k = [], 1
     while len(names) < count:
         name = f"Computer {k}"
-        if name.casefold() not in taken_keys:
+        if name_key(name) not in taken_keys:
             names.append(name)
         k += 1
     return names
@@ -202,7 +203,7 @@ def room_create(*, room_name: str, num_of_players: int, user_name: str, computer
     they must not clash with the computers'.
     """
     computer_names = _computer_names(computers, set())
-    if user_name.casefold() in {n.casefold() for n in computer_names}:
+    if name_key(user_name) in {name_key(n) for n in computer_names}:
         raise ProtocolError(ErrorCode.NAME_TAKEN, "user_name")
     with transaction.atomic():
         drafts = []
@@ -238,7 +239,7 @@ def room_join(*, room_id: int, user_name: str) -> tuple[dict, dict]:
         players = list(room.players.order_by("seat"))
         if room.status != Room.Status.WAITING or len(players) >= room.num_of_players:
             raise ProtocolError(ErrorCode.ROOM_FULL, "room_id")
-        if user_name.casefold() in {p.name_key for p in players}:
+        if name_key(user_name) in {p.name_key for p in players}:
             raise ProtocolError(ErrorCode.NAME_TAKEN, "user_name")
         taken = {p.seat for p in players}
         seat = min(s for s in range(room.num_of_players) if s not in taken)
@@ -291,7 +292,7 @@ def seat_free(*, player_id: int) -> bool:
 def seat_free_if_away(*, player_id: int) -> bool:
     """Free `player_id`'s seat if its room is still waiting and it has no live connection.
 
-    The `seat_grace` deadline's action (PROTOCOL.md "Absence"). Locks the room row.
+    The `seat_grace` deadline's action (docs/protocol.md "Absence"). Locks the room row.
     """
     with transaction.atomic():
         player = Player.objects.filter(pk=player_id, is_computer=False).first()
@@ -308,7 +309,7 @@ def room_close(*, room_id: int) -> bool:
     """Close a room (the admin's action): it leaves the lobby and its deadlines are dropped.
 
     Every connection of the room hears `ROOM_CLOSED {"reason": "admin"}` and is closed with
-    4410 (PROTOCOL.md "Room closed by an operator"). Return whether it was open before.
+    4410 (docs/protocol.md "Room closed by an operator"). Return whether it was open before.
     Locks the room row.
     """
     with transaction.atomic():
@@ -343,7 +344,7 @@ def room_fill_with_computers(*, room_id: int, level: str = "normal") -> int:
         return len(free)
 
 
-# --- Drafts (PROTOCOL.md "Drafts", Scenario A) ---------------------------------------------
+# --- Drafts (docs/protocol.md "Drafts", Scenario A) ---------------------------------------------
 
 
 def _draft_end(draft: RoomDraft, status: str, *, room: Room | None = None, room_info: dict | None = None) -> None:
@@ -550,7 +551,7 @@ def processes_prune() -> int:
     return deleted
 
 
-# --- Deadlines (DESIGN.md "Time") ------------------------------------------------------------
+# --- Deadlines (docs/architecture.md "Time") ------------------------------------------------------------
 
 
 def deadline_schedule(*, kind: str, due_at: datetime, room_id: int | None = None, player_id: int | None = None,

@@ -18,6 +18,8 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+# Serving refuses to start without SECRET_KEY (lobby_site/security.py); one key per test run.
+TEST_SECRET_KEY = f"test-only-{uuid.uuid4().hex}{uuid.uuid4().hex}"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
@@ -34,6 +36,7 @@ def server_env(database_url: str, redis_url: str | None = None, **settings) -> d
     if redis_url:
         env["REDIS_URL"] = redis_url
     env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("SECRET_KEY", TEST_SECRET_KEY)
     env.update({k: str(v) for k, v in settings.items()})
     return env
 

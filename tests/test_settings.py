@@ -1,4 +1,4 @@
-"""Settings come from the environment, with safe local defaults."""
+"""Settings come from the environment; the defaults are one local process, production-safe."""
 import json
 import os
 import subprocess
@@ -10,7 +10,9 @@ CONFIG_VARS = {
     "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "TEST_DATABASE_NAME", "REDIS_URL",
     "CHANNEL_LAYER_BACKEND", "ROOMMATE_INTERVAL", "DRAFT_TIMEOUT", "DISCONNECT_GRACE",
     "AWAY_WAIT", "VOTE_TIMEOUT", "TURN_TIMEOUT", "MAX_TURNS", "GAME_SEED", "MAX_FRAME_BYTES",
-    "RATE_LIMIT",
+    "RATE_LIMIT", "HTTPS", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER",
+    "EXTRA_ORIGINS", "TRUSTED_PROXIES", "ADMIN_LOGIN_FAILURES", "ADMIN_LOCKOUT_MINUTES",
 }
 TUNABLES = [
     "ROOMMATE_INTERVAL", "DRAFT_TIMEOUT", "DISCONNECT_GRACE", "AWAY_WAIT", "VOTE_TIMEOUT",
@@ -60,7 +62,7 @@ def test_defaults_are_one_local_process(tmp_path):
     assert report["options"]["transaction_mode"] == "IMMEDIATE"
     assert report["journal_mode"] == "wal"
     assert report["layer"] == "channels.layers.InMemoryChannelLayer"
-    assert report["debug"] is True
+    assert report["debug"] is False  # .ci/serve, not the settings, turns DEBUG on
     assert report["allowed_hosts"] == ["localhost", "127.0.0.1", "[::1]"]
     assert report["tunables"] == {
         "ROOMMATE_INTERVAL": 4, "DRAFT_TIMEOUT": 120, "DISCONNECT_GRACE": 60, "AWAY_WAIT": 20,

@@ -1,4 +1,4 @@
-"""The pure Discard rules engine (RULES.md): no Django, no I/O, no clock.
+"""The pure Discard rules engine (docs/rules.md): no Django, no I/O, no clock.
 
 Plain data in, plain data out: `new_game` and `apply` return a state and events,
 `view` and `events_for_seat` are what one seat may see, and the computer levels

@@ -1,4 +1,4 @@
-"""The Discard deck (RULES.md R1): colours, shapes, symbols and the 120 cards.
+"""The Discard deck (docs/rules.md R1): colours, shapes, symbols and the 120 cards.
 
 Cards are identified by their id (0–119) everywhere in the engine; `Card` is the
 value object behind an id, with its wire form and its short text form for tests and
@@ -14,7 +14,7 @@ SHAPES = ("cross", "square", "triangle", "circle", "cup")
 SYMBOLS = ("pick_one", "pick_two", "skip", "question", "drop")
 COPIES = 5
 
-# Card faces as RULES.md prints them; used by the short text form.
+# Card faces as docs/rules.md prints them; used by the short text form.
 SYMBOL_FACES = {"pick_one": "1", "pick_two": "2", "skip": "->", "question": "?", "drop": "-"}
 FACE_SYMBOLS = {face: symbol for symbol, face in SYMBOL_FACES.items()}
 
@@ -40,7 +40,7 @@ class Card:
         return self.kind == SPECIAL
 
     def to_wire(self) -> dict:
-        """Return the card as PROTOCOL.md sends it."""
+        """Return the card as docs/protocol.md sends it."""
         if self.kind == NORMAL:
             return {"id": self.id, "kind": NORMAL, "colour": self.colour, "shape": self.shape}
         return {"id": self.id, "kind": SPECIAL, "colour": self.colour, "symbol": self.symbol}

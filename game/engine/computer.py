@@ -1,4 +1,4 @@
-"""Computer players (RULES.md R17): they see only their seat's view and play legal moves.
+"""Computer players (docs/rules.md R17): they see only their seat's view and play legal moves.
 
 A strategy is a function `(view, history, rng) -> action` answering `view["prompt"]`:
 `view` is `view(state, seat)`, `history` the game's public events so far (`public_event`

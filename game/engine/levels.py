@@ -1,4 +1,4 @@
-"""The computer levels the server offers (PROTOCOL.md "Computer levels") and one way to ask them.
+"""The computer levels the server offers (docs/protocol.md "Computer levels") and one way to ask them.
 
 `choose(level, view, history, rng, budget=None)` is the server's single entry point: the
 seat's view, the game's public events from its beginning, the seat's RNG, and for `hard`

@@ -1,10 +1,10 @@
-"""The rules of Discard (RULES.md R2–R16a): legality in layers, then `apply`.
+"""The rules of Discard (docs/rules.md R2–R16a): legality in layers, then `apply`.
 
 * `matches` (R7) and `check_play` (R8–R10) say whether a play is legal and why not;
   `legal_plays` enumerates the legal plays. They read only a hand, the top card and the
   pending pick, so a computer seat uses them on its own view: one truth for all.
 * `check_action` refuses what is not a move at all (R9, second paragraph) with an
-  `IllegalAction` whose code is PROTOCOL.md's.
+  `IllegalAction` whose code is docs/protocol.md's.
 * `apply(state, seat, action)` returns the new state and the events, leaving the old
   state untouched. The state's `awaiting` says which seat must answer next and how.
   `advance` is its inside, changing a state in place: only the search's playouts use it,
@@ -365,7 +365,7 @@ def _require_discard(s: GameState, events: list, seat: int, count: int) -> None:
     if len(hand) > count:
         s.awaiting = {"kind": "discard", "seat": seat, "count": count}
         return
-    # RULES.md, "Prompts": holding no more than you must discard, all go without a prompt.
+    # docs/rules.md, "Prompts": holding no more than you must discard, all go without a prompt.
     cards = sorted(hand)
     _lay(s, seat, cards)
     events.append({"event": "discarded", "seat": seat, "cards": cards})

@@ -3,7 +3,7 @@
 `GameState` is treated as immutable by everyone outside this package: `rules.apply`
 works on a `copy()` and returns the new state, so a refused action never half-changes
 the old one. Every random choice comes from `draw_rng`, whose whole state is
-`(seed, rng_counter)`, so a saved game replays exactly (RULES.md, "Setting up").
+`(seed, rng_counter)`, so a saved game replays exactly (docs/rules.md, "Setting up").
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ DEFAULT_MAX_TURNS = 1000  # R16a
 class IllegalAction(Exception):
     """An action that is not a move at all (R9's second paragraph): nothing changes.
 
-    `code` is one of PROTOCOL.md's game error codes; `detail` says why in words.
+    `code` is one of docs/protocol.md's game error codes; `detail` says why in words.
     """
 
     def __init__(self, code: str, detail: str):
@@ -132,7 +132,7 @@ _FIELDS = tuple(f.name for f in fields(GameState))
 
 
 def computer_rng(state: GameState, seat: int) -> random.Random:
-    """Return a computer seat's RNG for its next decision (RULES.md, "Setting up").
+    """Return a computer seat's RNG for its next decision (docs/rules.md, "Setting up").
 
     Derived from the game seed, the seat and the action count, so computers never touch
     the game's RNG and a replay makes the same computer choices.

@@ -2,7 +2,7 @@
 
 Every message to a seat is built from `view(state, seat)` and `events_for_seat(events,
 seat)`: no other seat's hand, and no card another seat drew, ever leaves through them.
-Cards come out in their wire form (PROTOCOL.md).
+Cards come out in their wire form (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def prompt_for(state: GameState, seat: int) -> dict | None:
 
 
 def view(state: GameState, seat: int) -> dict:
-    """Return `seat`'s picture of the game (PROTOCOL.md "View", engine fields only)."""
+    """Return `seat`'s picture of the game (docs/protocol.md "View", engine fields only)."""
     return {
         "status": "over" if state.outcome else "playing",
         "you": {"seat": seat, "hand": [WIRE[c] for c in sorted(state.hands[seat])]},

@@ -1,4 +1,4 @@
-// Cards drawn as inline SVG (RULES.md R1). Every card carries its colour's initial in two
+// Cards drawn as inline SVG (docs/rules.md R1). Every card carries its colour's initial in two
 // corners and its shape or symbol, so it reads without colour vision.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -16,7 +16,7 @@ const SYMBOL_FACES = {pick_one: "1", pick_two: "2", skip: "\u2192", question: "?
 
 const SYMBOLS = ["pick_one", "pick_two", "skip", "question", "drop"];
 
-// What each special card does (RULES.md R10–R11), for hover, long press and the rules page.
+// What each special card does (docs/rules.md R10–R11), for hover, long press and the rules page.
 export const SPECIAL_HELP = {
   pick_one: "Pick one: the next player draws 1, unless they answer with a pick one of their own (the total stacks).",
   pick_two: "Pick two: the next player draws 2, unless they answer with a pick two of their own (the total stacks).",
@@ -25,7 +25,7 @@ export const SPECIAL_HELP = {
   drop: "Drop: discard one more card of your choice, with no need to match.",
 };
 
-/** Return the card with id `id` (RULES.md R1). */
+/** Return the card with id `id` (docs/rules.md R1). */
 export function cardFromId(id) {
   if (id >= 100) {
     return {id, kind: "special", colour: COLOURS[Math.floor((id - 100) / 5)], symbol: SYMBOLS[(id - 100) % 5]};

@@ -1,5 +1,5 @@
 // The lobby page: the live list of open rooms, drafts ("a room is being created"), create and join.
-// Speaks PROTOCOL.md's lobby protocol on /ws/lobby/. User text goes in with textContent.
+// Speaks docs/protocol.md's lobby protocol on /ws/lobby/. User text goes in with textContent.
 
 import {SAVED_GAME_MAX_BYTES, errorText, forgetSeat, parseResumeCode, readSavedGame, storeSeat, storedSeats,
         tokenKey} from "./protocol.js";

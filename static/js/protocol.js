@@ -1,4 +1,4 @@
-// The frame shapes of the game socket (PROTOCOL.md "Envelope" and "Game handler").
+// The frame shapes of the game socket (docs/protocol.md "Envelope" and "Game handler").
 
 export const ClientCmd = Object.freeze({
   HELLO: "HELLO",
@@ -18,7 +18,7 @@ export const Flag = Object.freeze({
 
 export const CHAT_MAX = 200;
 export const UNAUTHORIZED_CLOSE = 4401;
-// A running game that has been silent this long may have lost a frame (DESIGN.md).
+// A running game that has been silent this long may have lost a frame (docs/architecture.md).
 export const SILENCE_MS = 15000;
 
 /** Return the session-storage key under which the lobby keeps a room's token. */
@@ -114,7 +114,7 @@ export class Outbox {
   }
 }
 
-/** Return the answer `data` of each prompt kind (PROTOCOL.md "Prompts"). */
+/** Return the answer `data` of each prompt kind (docs/protocol.md "Prompts"). */
 export const answers = {
   play: (cards, lastCard) => ({cards: [...cards], last_card: Boolean(lastCard)}),
   draw: () => ({cards: [], last_card: false}),
@@ -192,7 +192,7 @@ export function storedSeats(roomId = null) {
   return seats.sort((a, b) => (a.roomId - b.roomId) || ((a.seat ?? -1) - (b.seat ?? -1)));
 }
 
-// --- errors in words for people (PROTOCOL.md "Errors": code and field) -----------------------
+// --- errors in words for people (docs/protocol.md "Errors": code and field) -----------------------
 
 const FIELD_TEXT = {
   room_name: "The room name must be 1 to 40 characters, without control characters.",

@@ -286,7 +286,7 @@ const APPLY = {
   disconnected(e) { setConnected(e.seat, false); },
   reconnected(e) { setConnected(e.seat, true); },
   autoplay(e) { if (e.seat === model.mySeat) dropMyPrompt(); },
-  // Leaving (PROTOCOL.md "Leaving a game"): the vote in the view follows the events, and the
+  // Leaving (docs/protocol.md "Leaving a game"): the vote in the view follows the events, and the
   // whole view is asked for once they are shown (a computer's name, who has yet to choose).
   paused(e) {
     model.view.status = "paused";

@@ -3,7 +3,7 @@
 import {SPECIAL_HELP, cardFromId, cardSvg} from "./cards.js";
 
 const list = document.getElementById("special-cards");
-const FIRST_SPECIAL = 100;  // RULES.md R1: red pick one, red pick two, red skip, red question, red drop
+const FIRST_SPECIAL = 100;  // docs/rules.md R1: red pick one, red pick two, red skip, red question, red drop
 
 list.replaceChildren(...Object.keys(SPECIAL_HELP).map((symbol, index) => {
   const card = cardFromId(FIRST_SPECIAL + index);

@@ -2,7 +2,7 @@
 
 import {OPENED_ELSEWHERE_CLOSE, ROOM_CLOSED_CLOSE, UNAUTHORIZED_CLOSE} from "./protocol.js";
 
-// Close codes after which reconnecting would not help (PROTOCOL.md).
+// Close codes after which reconnecting would not help (docs/protocol.md).
 const FINAL_CLOSES = new Set([UNAUTHORIZED_CLOSE, OPENED_ELSEWHERE_CLOSE, ROOM_CLOSED_CLOSE]);
 
 const FIRST_DELAY_MS = 500;

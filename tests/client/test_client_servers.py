@@ -14,7 +14,7 @@ from tests.servers import ROOT, Daphne, postgres_database, server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
-# Limits the server may enforce per address (PROTOCOL.md second round), raised for load.
+# Limits the server may enforce per address (docs/protocol.md second round), raised for load.
 LOAD_SETTINGS = {"RATE_LIMIT": 1000, "ROOMS_PER_ADDRESS": 10000, "DRAFTS_PER_ADDRESS": 10000}
 SUMMARY_KEYS = {"players", "moves_per_s", "p50_ms", "p95_ms", "p99_ms", "connect_failures", "errors", "gaps",
                 "moves", "duration_s", "rooms", "games_finished"}

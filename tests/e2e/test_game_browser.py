@@ -76,9 +76,10 @@ def open_seat(browser, server, room_id: int, token: str, go: bool = True):
 
 def next_prompt(page) -> str:
     """Wait for a prompt's controls or the result; return the prompt kind, or "over"."""
-    page.wait_for_function(
-        "(document.querySelector('#prompt-area').dataset.kind || '') !== '' "
-        "|| !document.querySelector('#result').hidden", timeout=WAIT_MS)
+    # A selector, not wait_for_function: that evaluates a string in the page, which the
+    # site's Content Security Policy (no 'unsafe-eval') rightly refuses.
+    page.locator("#prompt-area[data-kind]:not([data-kind='']), #result:not([hidden])").first.wait_for(
+        state="attached", timeout=WAIT_MS)
     if page.locator("#result").is_visible():
         return "over"
     return page.locator("#prompt-area").get_attribute("data-kind")

@@ -1,4 +1,4 @@
-"""What one seat may see: `view` and `events_for_seat` (DESIGN.md "Hidden information")."""
+"""What one seat may see: `view` and `events_for_seat` (docs/architecture.md "Hidden information")."""
 
 import json
 
@@ -102,7 +102,7 @@ def test_events_never_contain_another_seats_hand_during_whole_games():
 def test_a_wrong_play_penalty_does_not_name_the_cards_to_other_seats():
     """R9: the cards of a wrong play go back to the hand, so they are hidden again.
 
-    PROTOCOL.md: `penalty {seat, reason}` never lists cards; DESIGN.md: no frame sent to
+    docs/protocol.md: `penalty {seat, reason}` never lists cards; docs/architecture.md: no frame sent to
     seat A may contain a card of seat B's hand.
     """
     state = make_state(["blue/cross red/square", "green/circle"])

@@ -1,4 +1,4 @@
-"""Absence in a running game (PROTOCOL.md "Absence"): AWAY_WAIT then autoplay until the player
+"""Absence in a running game (docs/protocol.md "Absence"): AWAY_WAIT then autoplay until the player
 returns, the optional TURN_TIMEOUT, and the clock's sweep of a dead connection."""
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Every error of the game socket: the right code, in PROTOCOL.md's order, and nothing changed."""
+"""Every error of the game socket: the right code, in docs/protocol.md's order, and nothing changed."""
 
 import json
 

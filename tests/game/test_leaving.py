@@ -1,4 +1,4 @@
-"""Leaving a game (PROTOCOL.md "Leaving a game"): each of the seven steps, the edge cases,
+"""Leaving a game (docs/protocol.md "Leaving a game"): each of the seven steps, the edge cases,
 and coming back, against the real consumer, database and channel layer (memory and Redis)."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Every row of PROTOCOL.md's lobby table, on the in-memory and the Redis channel layer."""
+"""Every row of docs/protocol.md's lobby table, on the in-memory and the Redis channel layer."""
 
 import pytest
 from channels.db import database_sync_to_async

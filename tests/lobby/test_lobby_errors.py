@@ -1,4 +1,4 @@
-"""Every lobby error code of PROTOCOL.md: the bad frame gets its code, and nothing changes."""
+"""Every lobby error code of docs/protocol.md: the bad frame gets its code, and nothing changes."""
 
 import json
 

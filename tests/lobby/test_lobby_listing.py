@@ -1,4 +1,4 @@
-"""PROTOCOL.md "Lobby listing": bounded rooms and drafts, totals, search, one build per change."""
+"""docs/protocol.md "Lobby listing": bounded rooms and drafts, totals, search, one build per change."""
 
 import asyncio
 import json

@@ -1,4 +1,4 @@
-"""Races between two daphne processes on one PostgreSQL and one Redis (DESIGN.md "Concurrency").
+"""Races between two daphne processes on one PostgreSQL and one Redis (docs/architecture.md "Concurrency").
 
 Inside one process Channels runs ORM calls one after another, so these races only exist
 between processes: real servers, real sockets.
