@@ -55,7 +55,7 @@ from rooms.services import (
     room_data,
     token_hash,
 )
-from rooms.signals import room_filled, seat_connected, seat_disconnected
+from rooms.signals import room_filled, seats_connected, seats_disconnected
 
 RUNNING = (Game.Status.PLAYING, Game.Status.PAUSED)
 AWAY_WAIT_KIND = "away_wait"
@@ -101,7 +101,7 @@ def _vote(game: Game) -> dict | None:
             "leaving": game.pause["leaving"]}
 
 
-def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False) -> dict:
+def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False, spectators: int | None = None) -> dict:
     """Return `seat`'s view; `here` shows the seat connected (it is saying HELLO right now)."""
     players = shown_players(game.seats)
     if here:
@@ -109,7 +109,7 @@ def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False) -> 
     data = messages.view_data(game_id=game.pk, status=game.status, version=game.version,
                               state=GameState.from_json(game.state), seat=seat, players=players, prompt=prompt,
                               recent_events=game.recent, chat=recent_chat(game.recent),
-                              spectators=_spectators(game.room_id))
+                              spectators=_spectators(game.room_id) if spectators is None else spectators)
     data["vote"] = _vote(game)
     return data
 
@@ -455,29 +455,40 @@ def game_chat(*, room_id: int, seat: int, payload: dict) -> None:
 
 
 @_retried
-def game_presence(*, room_id: int, seat: int, event: str) -> bool:
-    """Tell the other seats of a running game that `seat` went away or came back; say whether.
+@_retried
+def game_presence(*, room_id: int, seats: list[int], event: str) -> bool:
+    """Tell the other seats of a running game that `seats` went away or came back; say whether.
 
-    `event` is "disconnected" or "reconnected". The seat itself hears nothing (its next
+    `event` is "disconnected" or "reconnected", for every seat of `seats` (a batch of presence
+    changes makes one change to the game). A seat hears nothing about itself (its next
     snapshot shows it). A seat that goes away while it must act gets its AWAY_WAIT; one that
     goes away during a pause counts as choosing the computer, or, if it asked to leave, as
-    leaving (docs/protocol.md "Leaving a game" 4 and 7). Seats that left, and computers, are
-    ignored. Locks the game row when the pause's vote may settle; else compare-and-set.
+    leaving (docs/protocol.md "Leaving a game" 4 and 7). Seats that left, computers, and seats
+    already so are ignored. Locks the game row when the pause's vote may settle; else
+    compare-and-set.
     """
     game = game_read(room_id)
     if game is None or game.status not in RUNNING:
         return False
     if game.status == Game.Status.PAUSED:
-        return _paused_presence(room_id=room_id, seat=seat, event=event)
-    record = game.seats[seat]
-    if record["is_computer"] or record["away"] == (event == "disconnected"):
+        return any([_paused_presence(room_id=room_id, seat=seat, event=event) for seat in seats])
+    away = event == "disconnected"
+    changed = [seat for seat in seats if not game.seats[seat]["is_computer"] and game.seats[seat]["away"] != away]
+    if not changed:
         return False
-    record["away"] = event == "disconnected"
-    if not record["away"]:
-        record["autoplay"] = False
-    frames, change = _notice(game, [{"event": event, "seat": seat}], skip_seat=seat)
-    if record["away"] and record["prompt"] is not None:
-        change.deadlines.append(_deadline_for_prompt(game, seat, AWAY_WAIT_KIND, settings.AWAY_WAIT))
+    frames: Frames = {}
+    change = Change()
+    for seat in changed:
+        record = game.seats[seat]
+        record["away"] = away
+        record["autoplay"] = record["autoplay"] and away
+        numbered, public = _number_events(game, [{"event": event, "seat": seat}], top=game.state["pile"][-1],
+                                          skip_seat=seat)
+        for to, seat_frames in numbered.items():
+            frames.setdefault(to, []).extend(seat_frames)
+        change.events += public
+        if away and record["prompt"] is not None:
+            change.deadlines.append(_deadline_for_prompt(game, seat, AWAY_WAIT_KIND, settings.AWAY_WAIT))
     _save(game, frames, change)
     return True
 
@@ -505,20 +516,20 @@ def _paused_presence(*, room_id: int, seat: int, event: str) -> bool:
         return True
 
 
-@receiver(seat_disconnected)
-def _seat_disconnected(sender, *, player_id: int, room_id: int, seat: int, **kwargs) -> None:
-    """A seat's last live connection ended (closed, or its process died)."""
-    game_presence(room_id=room_id, seat=seat, event="disconnected")
+@receiver(seats_disconnected)
+def _seats_disconnected(sender, *, room_id: int, room_status: str, seats: list[int], **kwargs) -> None:
+    """Seats' last live connections ended (closed, or their process died)."""
+    if room_status != Room.Status.WAITING:
+        game_presence(room_id=room_id, seats=seats, event="disconnected")
 
 
-@receiver(seat_connected)
-def _seat_connected(sender, *, player_id: int, room_id: int, seat: int, **kwargs) -> None:
-    """A seat has a live connection again: a waiting room may begin, a running game hears it is back."""
-    if not game_begin_if_ready(room_id=room_id):
-        if Room.objects.filter(pk=room_id, status=Room.Status.WAITING).exists():
-            send_on_commit(room_group(room_id), {"type": "roommates.changed"})
-        else:
-            game_presence(room_id=room_id, seat=seat, event="reconnected")
+@receiver(seats_connected)
+def _seats_connected(sender, *, room_id: int, room_status: str, seats: list[int], **kwargs) -> None:
+    """Seats have a live connection again: a waiting room may begin, a running game hears they are back."""
+    if room_status != Room.Status.WAITING:
+        game_presence(room_id=room_id, seats=seats, event="reconnected")
+    elif not game_begin_if_ready(room_id=room_id):
+        send_on_commit(room_group(room_id), {"type": "roommates.changed"})
 
 
 @receiver(room_filled)
@@ -764,18 +775,20 @@ def seat_hello(*, room_id: int, player_id: int) -> dict:
     if player.is_computer:
         seat_reclaim(room_id=room_id, player_id=player.pk)
         player = Player.objects.select_related("room").get(pk=player_id)
-    frames = [messages.connected_frame(room_data(player.room), player_data(player))]
-    game = game_read(room_id) if player.room.status != Room.Status.WAITING else None
+    room = player.room
+    game = game_read(room_id) if room.status != Room.Status.WAITING else None
     if game is None:
+        connected = messages.connected_frame(room_data(room), player_data(player))
         data = roommates_data(room_id=room_id, here=player.seat)
         if data is not None:
-            frames.append(messages.roommates_frame(data))
-            return {"frames": frames, "waiting": True}
+            return {"frames": [connected, messages.roommates_frame(data)], "waiting": True}
         game = game_read(room_id)  # it began after the first read
+    # A running game: its row names the seats, so a reconnection costs three reads in all.
+    names = [record["name"] for record in game.seats]
     record = game.seats[player.seat]
-    resume = _view(game, player.seat, prompt=record["prompt"], here=True)
-    frames.append(messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"]))
-    return {"frames": frames, "waiting": False}
+    resume = _view(game, player.seat, prompt=record["prompt"], here=True, spectators=room.spectators)
+    return {"frames": [messages.connected_frame(room_data(room, names=names), player_data(player)),
+                       messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"])], "waiting": False}
 
 
 # --- Spectators (docs/protocol.md "Spectators") -----------------------------------------------

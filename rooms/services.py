@@ -57,13 +57,13 @@ def _stale_before() -> datetime:
 # --- Reads ----------------------------------------------------------------------------------
 
 
-def room_data(room: Room, players: list[Player] | None = None) -> dict:
-    """Return a room as docs/protocol.md's lobby sends it."""
-    if players is None:
-        players = list(room.players.order_by("seat"))
+def room_data(room: Room, players: list[Player] | None = None, names: list[str] | None = None) -> dict:
+    """Return a room as docs/protocol.md's lobby sends it (`names`: its players' names in seat order, if known)."""
+    if names is None:
+        names = [p.name for p in (room.players.order_by("seat") if players is None else players)]
     return {"room_id": room.pk, "name": room.name, "num_of_players": room.num_of_players,
-            "seated": len(players), "needed": room.num_of_players - len(players),
-            "status": room.status, "players": [p.name for p in players]}
+            "seated": len(names), "needed": room.num_of_players - len(names),
+            "status": room.status, "players": names}
 
 
 def player_data(player: Player, token: str | None = None) -> dict:
@@ -445,40 +445,46 @@ def _grace_start(player: Player, *, since: datetime) -> None:
 
 
 def _presence_settle(player_ids: set[int], *, ended: datetime) -> list[tuple]:
-    """Bring `Player.connected` in line with the seats' Connection rows; return the seats that changed.
+    """Bring `Player.connected` in line with the seats' Connection rows; return the changes by room.
 
     A seat that gained its first connection stops its DISCONNECT_GRACE; one that lost its
-    last starts it if its room still waits. Returns [(signal, player)] to send after commit.
-    Locks the players' rows, in id order (so two processes settling the same seats queue).
+    last starts it if its room still waits. Returns [(signal, room_id, room_status, [seats])]
+    to send after commit — one per room and direction, so a game hears of all its seats that
+    came back in one change. A constant number of queries for the whole batch, plus the grace
+    of each waiting-room seat that lost its last connection. Locks the players' rows, in id
+    order (so two processes settling the same seats queue).
     """
     if not player_ids:
         return []
-    players = list(Player.objects.select_for_update().filter(pk__in=player_ids).order_by("pk"))
+    players = list(Player.objects.select_for_update().filter(pk__in=player_ids).order_by("pk")
+                   .select_related("room").only("pk", "seat", "connected", "is_computer", "room__status"))
     live = set(Connection.objects.filter(player_id__in=player_ids).values_list("player_id", flat=True))
-    changed = []
-    for player in players:
-        connected = player.pk in live
-        if connected == player.connected or (player.is_computer and connected):
-            continue
-        Player.objects.filter(pk=player.pk).update(connected=connected)
-        if connected:
-            deadline_cancel(kind=SEAT_GRACE_KIND, player_id=player.pk)
-            changed.append((signals.seat_connected, player))
-        else:
-            if Room.objects.filter(pk=player.room_id, status=Room.Status.WAITING).exists():
-                _grace_start(player, since=ended)
-                _notify_roommates(player.room_id)
-            changed.append((signals.seat_disconnected, player))
-    return changed
+    came = [p for p in players if p.pk in live and not p.connected and not p.is_computer]
+    went = [p for p in players if p.pk not in live and p.connected]
+    if came:
+        Player.objects.filter(pk__in=[p.pk for p in came]).update(connected=True)
+        Deadline.objects.filter(kind=SEAT_GRACE_KIND, claimed_at__isnull=True,
+                                player_id__in=[p.pk for p in came]).delete()
+    if went:
+        Player.objects.filter(pk__in=[p.pk for p in went]).update(connected=False)
+    for player in went:
+        if player.room.status == Room.Status.WAITING:
+            _grace_start(player, since=ended)
+            _notify_roommates(player.room_id)
+    changes: dict[tuple, list[int]] = {}
+    for signal, group in ((signals.seats_connected, came), (signals.seats_disconnected, went)):
+        for player in group:
+            changes.setdefault((signal, player.room_id, player.room.status), []).append(player.seat)
+    return [(signal, room_id, status, seats) for (signal, room_id, status), seats in changes.items()]
 
 
 def _presence_tell(changed: list[tuple]) -> None:
-    """Send the seat signals of settled presence changes (the game app listens), each on its own."""
-    for signal, player in changed:
+    """Send the seat signals of settled presence changes (the game app listens), a room at a time."""
+    for signal, room_id, room_status, seats in changed:
         try:
-            signal.send(sender=Player, player_id=player.pk, room_id=player.room_id, seat=player.seat)
+            signal.send(sender=Player, room_id=room_id, room_status=room_status, seats=seats)
         except Exception:
-            logger.exception("presence change of player %s failed", player.pk)
+            logger.exception("presence change of room %s failed", room_id)
 
 
 def connections_apply(*, opened: list[tuple[str, int]] = (), closed: list[str] = (),
