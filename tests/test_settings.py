@@ -61,7 +61,7 @@ def test_defaults_are_one_local_process(tmp_path):
     assert report["engine"] == "django.db.backends.sqlite3"
     assert report["options"]["transaction_mode"] == "IMMEDIATE"
     assert report["journal_mode"] == "wal"
-    assert report["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert report["layer"] == "lobby_site.layers.InMemoryChannelLayer"
     assert report["debug"] is False  # .ci/serve, not the settings, turns DEBUG on
     assert report["allowed_hosts"] == ["localhost", "127.0.0.1", "[::1]"]
     assert report["tunables"] == {
