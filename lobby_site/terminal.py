@@ -36,7 +36,8 @@ from game.engine import NAME_OPTIONS, WIRE
 from game.messages import card_text, event_text
 from lobby_site.client import (CLOSE_OPENED_ELSEWHERE, CLOSE_ROOM_CLOSED, CLOSE_UNAUTHORIZED, LobbyClient, SeatClient,
                                SeatState, ServerError)
-from lobby_site.wire import ClientCmd, ErrorCode, ProtocolError, ServerCmd, parse_resume_code, resume_code
+from lobby_site.wire import (COMPUTER_LEVELS, ClientCmd, ErrorCode, ProtocolError, ServerCmd, parse_resume_code,
+                             resume_code)
 
 WIDTH = 80
 HEIGHT = 23  # the 24th line of an 80×24 terminal is the input line
@@ -379,16 +380,18 @@ class CreateForm:
     """The questions asked to create a room, one line each; a blank line takes the default."""
 
     user_name: str
-    step: str = "name"  # name → seats → computers
+    step: str = "name"  # name → seats → computers (→ level, when there are computers)
     room_name: str = ""
     seats: int = 4
     computers: int = 0
+    level: str = "normal"
     draft_id: int | None = None
 
     @property
     def question(self) -> str:
         return {"name": f"Room name [{self.default_name}]", "seats": "Seats, 2 to 8 [4]",
-                "computers": f"Computers, 0 to {self.seats - 1} [0]"}[self.step]
+                "computers": f"Computers, 0 to {self.seats - 1} [0]",
+                "level": "Computers' level: easy, normal or hard [normal]"}[self.step]
 
     @property
     def default_name(self) -> str:
@@ -399,6 +402,13 @@ class CreateForm:
         text = text.strip()
         if text.lower() in ("/cancel", "/c"):
             return False
+        if self.step == "level":
+            level = text.lower() or "normal"
+            matches = [known for known in COMPUTER_LEVELS if known.startswith(level)]
+            if len(matches) != 1:
+                return Problem("Type easy, normal or hard.")
+            self.level = matches[0]
+            return True
         if self.step == "name":
             name = text or self.default_name
             if len(name) > ROOM_NAME_LIMIT:
@@ -414,6 +424,9 @@ class CreateForm:
         if number is None or not 0 <= number < self.seats:
             return Problem(f"Type a number of computers from 0 to {self.seats - 1}.")
         self.computers = number
+        if number:
+            self.step = "level"
+            return None
         return True
 
 
@@ -648,7 +661,8 @@ def render_waiting_room(table: TableModel, ui: UiState, you: str, palette: Palet
         lines.append(mates["prompt"])
         for player in sorted(mates["players"], key=lambda p: p["seat"]):
             who = f"{player['name']}{' (you)' if player['seat'] == table.seat else ''}"
-            state = "computer" if player["is_computer"] else ("connected" if player["connected"] else "not connected")
+            state = (f"computer ({player.get('level') or 'normal'})" if player["is_computer"]
+                     else ("connected" if player["connected"] else "not connected"))
             lines.append(clip(f"  seat {player['seat']}  {who:<30} {state}"))
         for _ in range(mates["needed"]):
             lines.append("  (a free seat)")
@@ -665,7 +679,8 @@ def player_cells(table: TableModel, palette: Palette) -> list[str]:
     for player in sorted(table.players, key=lambda p: p["seat"]):
         seat = player["seat"]
         mark = ">" if seat == table.current_seat else " "
-        tags = " (you)" if seat == table.seat else (" (cpu)" if player["is_computer"] else "")
+        tags = " (you)" if seat == table.seat else (
+            f" (cpu, {player.get('level') or 'normal'})" if player["is_computer"] else "")
         if seat in vacant:
             tags += " left"
         elif seat in leaving:
@@ -1016,7 +1031,7 @@ class TerminalApp:
                         extra = {} if form.draft_id is None else {"draft_id": form.draft_id}
                         try:
                             made = await lobby.create_room(form.room_name, form.seats, self.name,
-                                                           computers=form.computers, **extra)
+                                                           computers=form.computers, level=form.level, **extra)
                         except ServerError as error:
                             problem = lobby_error_text(error, self.name)
                             form = None

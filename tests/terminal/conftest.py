@@ -54,6 +54,6 @@ def read_database(database_url: str, sql: str, args: tuple = ()) -> list[tuple]:
 
 
 def game_of(database_url: str, room_id: int) -> dict:
-    status, state = read_database(database_url, "SELECT status, state FROM game_game WHERE room_id = ?",
-                                  (room_id,))[0]
-    return {"status": status, "state": json.loads(state)}
+    status, state, seats = read_database(
+        database_url, "SELECT status, state, seats FROM game_game WHERE room_id = ?", (room_id,))[0]
+    return {"status": status, "state": json.loads(state), "seats": json.loads(seats)}

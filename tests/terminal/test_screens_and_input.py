@@ -118,13 +118,18 @@ def test_a_saved_game_file_loads_by_its_code(tmp_path):
     assert "not a Discard saved game" in parse_load(str(tmp_path / "other.json"), read_file=lambda p: open(p).read()).text
 
 
-def test_the_create_form_asks_three_questions_with_defaults():
+def test_the_create_form_asks_its_questions_with_defaults():
     form = CreateForm("Ada")
     assert form.take("") is None and form.room_name == "Ada's room"
     assert isinstance(form.take("9"), Problem) and form.step == "seats"
     assert form.take("3") is None
     assert isinstance(form.take("3"), Problem)  # at most seats − 1 computers
-    assert form.take("2") is True and (form.seats, form.computers) == (3, 2)
+    assert form.take("2") is None and form.step == "level"  # with computers: their level
+    assert isinstance(form.take("expert"), Problem)
+    assert form.take("h") is True and (form.seats, form.computers, form.level) == (3, 2, "hard")
+    alone = CreateForm("Bo")
+    assert alone.take("") is None and alone.take("2") is None
+    assert alone.take("0") is True and alone.level == "normal"  # no computers: no level asked
     assert CreateForm("Bo").take("/cancel") is False
 
 

@@ -17,8 +17,8 @@ def room_id_on(screen: str) -> int:
     return int(re.search(r"\(room (\d+)\)", screen).group(1))
 
 
-def create_room(terminal, name: str, seats: int, computers: int) -> None:
-    """Create a room from the lobby: c, then the three questions."""
+def create_room(terminal, name: str, seats: int, computers: int, level: str = "") -> None:
+    """Create a room from the lobby: c, then the questions (the computers' level when there are some)."""
     terminal.wait_for(r"lobby>")
     terminal.type("c")
     terminal.wait_for(r"Room name \[")
@@ -27,6 +27,9 @@ def create_room(terminal, name: str, seats: int, computers: int) -> None:
     terminal.type(str(seats))
     terminal.wait_for(r"Computers, 0 to")
     terminal.type(str(computers))
+    if computers:
+        terminal.wait_for(r"Computers' level: easy, normal or hard")
+        terminal.type(level)
 
 
 def join_room_listed(terminal, room_name: str) -> None:
@@ -43,9 +46,9 @@ def ranking_on(screen: str) -> list[tuple[str, int]]:
 
 def test_one_person_plays_three_computers_to_the_result(terminals, database_url):
     ada = terminals("Ada")
-    create_room(ada, "Solo", 4, 3)
+    create_room(ada, "Solo", 4, 3, level="easy")
     screen = ada.wait_for(r"Your hand \(5\)")
-    assert "Ada (you)" in screen and "Computer 3 (cpu)" in screen
+    assert "Ada (you)" in screen and "Computer 3 (cpu, easy)" in screen
     assert all(len(line) <= 80 for line in screen.splitlines())
     assert len(screen.rstrip("\n").splitlines()) <= 24
     assert "\x1b" not in screen  # --no-color: plain text
@@ -61,6 +64,7 @@ def test_one_person_plays_three_computers_to_the_result(terminals, database_url)
     result = play_to_the_end([ada])["ada"]
     game = game_of(database_url, room_id)
     assert game["status"] == "finished"
+    assert [seat["level"] for seat in game["seats"]] == [None, "easy", "easy", "easy"]
     outcome = game["state"]["outcome"]
     ranking = ranking_on(result)
     assert len(ranking) == 4
