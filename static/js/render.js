@@ -53,7 +53,7 @@ function renderWaiting(model, root) {
   fill(root.querySelector("#roommates"), ...(mates?.players ?? []).map((p) => h("li",
     {class: "roommate", dataset: {seat: p.seat, connected: p.connected}},
     h("span", {class: "name", text: p.name}),
-    h("span", {class: "tags", text: [p.seat === model.mySeat ? "you" : null, p.is_computer ? "computer" : null,
+    h("span", {class: "tags", text: [p.seat === model.mySeat ? "you" : null, computerTag(p),
       p.is_computer ? null : p.connected ? "connected" : "not connected"].filter(Boolean).join(" · ")}))));
 }
 
@@ -80,7 +80,7 @@ function renderPlayers(model, root) {
   const left = view.status === "playing" ? secondsLeft(view.deadline) : null;
   fill(root.querySelector("#players"), ...view.players.map((p) => {
     const gone = vote?.seats?.includes(p.seat) ? "left" : vote?.leaving?.includes(p.seat) ? "leaving" : null;
-    const tags = [p.is_computer ? "computer" : null, gone, gone || p.connected ? null : "away"].filter(Boolean);
+    const tags = [computerTag(p), gone, gone || p.connected ? null : "away"].filter(Boolean);
     const theirs = p.seat === current;
     return h("li", {class: "player", dataset: {seat: p.seat, current: theirs,
                                                  connected: p.connected, you: p.seat === model.mySeat},
@@ -279,6 +279,11 @@ function focusKey(root) {
 }
 
 /** Bring the whole page in line with the model, keeping keyboard focus where it was. */
+/** A computer's tag with its level ("computer (hard)"); null for a person. */
+function computerTag(player) {
+  return player.is_computer ? `computer (${player.level ?? "normal"})` : null;
+}
+
 export function render(model, root) {
   const focused = focusKey(root);
   draw(model, root);

@@ -143,6 +143,7 @@ def test_one_person_plays_a_whole_game_against_three_computers(server, browser):
     expect(page.locator("#table")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#players .player")).to_have_count(4)
     expect(page.locator("#players .player[data-you='true']")).to_contain_text("Ada (you)")
+    expect(page.locator("#players .player[data-seat='1']")).to_contain_text("computer (normal)")  # the level
     expect(page.locator("#top-card svg")).to_be_visible()
 
     kinds, pictured = [], set()
