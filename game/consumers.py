@@ -276,22 +276,8 @@ class WatchConsumer(Consumer):
 
     send_texts = GameConsumer.send_texts
     room_closed = GameConsumer.room_closed  # an operator closed the room: ROOM_CLOSED, then 4410
-
-    async def send_frame(self, message: dict) -> None:
-        await self.send(text_data=encode(message))
-
-    async def _push_roommates(self) -> None:
-        """Send ROOMMATES every ROOMMATE_INTERVAL until the game begins, as to a seat."""
-        while True:
-            await asyncio.sleep(settings.ROOMMATE_INTERVAL)
-            try:
-                data = await database_sync_to_async(services.roommates_data)(room_id=self.room_id)
-            except Exception:
-                logger.exception("roommate push failed")
-                continue
-            if data is None:
-                return
-            await self.send_frame(services.messages.roommates_frame(data))
+    send_frame = GameConsumer.send_frame
+    _push_roommates = GameConsumer._push_roommates  # ROOMMATES every ROOMMATE_INTERVAL, as to a seat
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
