@@ -375,6 +375,12 @@ def parse_load(text: str, read_file=None) -> LoadGame | Problem:
     return LoadGame(room_id, token)
 
 
+
+def computer_tag(player: dict) -> str:
+    """Return a computer's tag: " (cpu)" at the normal level, else its level (" (hard)"), to fit a 21-column cell."""
+    level = player.get("level") or "normal"
+    return " (cpu)" if level == "normal" else f" ({level})"
+
 @dataclass
 class CreateForm:
     """The questions asked to create a room, one line each; a blank line takes the default."""
@@ -661,7 +667,7 @@ def render_waiting_room(table: TableModel, ui: UiState, you: str, palette: Palet
         lines.append(mates["prompt"])
         for player in sorted(mates["players"], key=lambda p: p["seat"]):
             who = f"{player['name']}{' (you)' if player['seat'] == table.seat else ''}"
-            state = (f"computer ({player.get('level') or 'normal'})" if player["is_computer"]
+            state = (f"computer{computer_tag(player)}" if player["is_computer"]
                      else ("connected" if player["connected"] else "not connected"))
             lines.append(clip(f"  seat {player['seat']}  {who:<30} {state}"))
         for _ in range(mates["needed"]):
@@ -679,8 +685,7 @@ def player_cells(table: TableModel, palette: Palette) -> list[str]:
     for player in sorted(table.players, key=lambda p: p["seat"]):
         seat = player["seat"]
         mark = ">" if seat == table.current_seat else " "
-        tags = " (you)" if seat == table.seat else (
-            f" (cpu, {player.get('level') or 'normal'})" if player["is_computer"] else "")
+        tags = " (you)" if seat == table.seat else (computer_tag(player) if player["is_computer"] else "")
         if seat in vacant:
             tags += " left"
         elif seat in leaving:

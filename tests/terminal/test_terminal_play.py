@@ -48,7 +48,7 @@ def test_one_person_plays_three_computers_to_the_result(terminals, database_url)
     ada = terminals("Ada")
     create_room(ada, "Solo", 4, 3, level="easy")
     screen = ada.wait_for(r"Your hand \(5\)")
-    assert "Ada (you)" in screen and "Computer 3 (cpu, easy)" in screen
+    assert "Ada (you)" in screen and "Computer 3 (easy)" in screen
     assert all(len(line) <= 80 for line in screen.splitlines())
     assert len(screen.rstrip("\n").splitlines()) <= 24
     assert "\x1b" not in screen  # --no-color: plain text
