@@ -267,6 +267,9 @@ def test_fuzzed_game_frames_after_a_good_hello(site):
         cmds = sorted(str(c) for c in GAME_CMDS - {ClientCmd.LEAVE_REQUEST})
         run_frames(socket, frames(cmds), tally, game=True)
         socket.exchange(json.dumps({"cmd": "GET_GAME_STATUS"}))
+        # Read while the seat is still connected: closing is a change of its own (the other
+        # seats hear `disconnected`, which this seat is never sent).
+        after, state_after = counts(database_url), game_state(database_url, room_id)
     finally:
         socket.close()
     report("game", tally, time.monotonic() - started)
@@ -278,7 +281,6 @@ def test_fuzzed_game_frames_after_a_good_hello(site):
     # Every silent frame was a move or chat that went through: each set off at least one event.
     new_events = tally.events - events_seen
     assert tally.silent_successes <= new_events
-    after, state_after = counts(database_url), game_state(database_url, room_id)
     assert after["rooms_room"] == before["rooms_room"] and after["rooms_player"] == before["rooms_player"]
     # The log grew by exactly the events this seat was sent; with none, the game is untouched.
     assert after["events"] - before["events"] == new_events
