@@ -129,7 +129,7 @@ class LobbyClient:
                             self.pushes.get_nowait()
                         self.pushes.put_nowait(frame)
         except websockets.ConnectionClosed:
-            pass
+            return  # the lobby socket is gone: wait_closed() tells its owner
         finally:
             for waiter in self._waiting.values():
                 if not waiter.done():

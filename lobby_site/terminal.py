@@ -289,7 +289,7 @@ class JoinRoom:
 
 @dataclass(frozen=True)
 class StartCreating:
-    pass
+    """The lobby line `c`: start the create-a-room questions."""
 
 
 @dataclass(frozen=True)
@@ -931,7 +931,7 @@ class TerminalApp:
                 ticket = await self.lobby()
                 await self.play(ticket)
         except Quit:
-            pass
+            return  # /quit ends the program
         finally:
             if self._line_task is not None:
                 self._line_task.cancel()

@@ -62,7 +62,7 @@ class _Probe:
             try:
                 # An earlier check that timed out may have left its message behind: skip it.
                 while (await self.layer.receive(self.channel)).get("nonce") != nonce:
-                    pass
+                    continue
             except asyncio.CancelledError:
                 # The pub/sub layer unsubscribes a channel whose receive is cancelled (the
                 # timeout): the next check needs a new one, subscribed before its send.

@@ -120,7 +120,7 @@ class Socket:
         if self.hello:
             self.ws.send(json.dumps({"cmd": "HELLO", "payload": {"token": self.hello}}))
             while self.read()["cmd"] != "CONNECTED":
-                pass
+                continue  # frames before CONNECTED are not the fuzz's
 
     def read(self) -> dict:
         message = json.loads(self.ws.recv(TIMEOUT))

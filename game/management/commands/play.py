@@ -38,5 +38,5 @@ class Command(BaseCommand):
         try:
             asyncio.run(run_terminal(url, name=name, colour=not no_color, save_dir=directory))
         except KeyboardInterrupt:
-            pass
+            return  # Ctrl-C quits quietly, like /quit
         self.stdout.write("")
