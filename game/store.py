@@ -12,6 +12,7 @@ Other databases (SQLite) get the same writes in one transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -49,11 +50,17 @@ _COLUMNS = ("id", "room_id", "seed", "status", "state", "version", "seats", "eve
 _JSON = frozenset({"state", "seats", "recent", "pause"})
 
 
-def _select_sql(lock: bool) -> str:
+@functools.cache
+def _select_sql_for(vendor: str, lock: bool) -> str:
+    """Build the read once per database kind (it is on every move's path)."""
     quote = connection.ops.quote_name
     sql = (f"SELECT {', '.join(quote(c) for c in _COLUMNS)} FROM {quote(Game._meta.db_table)} "
            f"WHERE {quote('room_id')} = %s")
     return sql + " FOR UPDATE" if lock and connection.features.has_select_for_update else sql
+
+
+def _select_sql(lock: bool) -> str:
+    return _select_sql_for(connection.vendor, lock)
 
 
 def _game_from_row(row) -> Game:
