@@ -79,6 +79,16 @@ class ServerError(Exception):
 # --- The lobby ----------------------------------------------------------------------------
 
 
+async def _ended(reader) -> None:
+    """Wait for a reader task to end, cancelled or not — but let our own cancellation through:
+    swallowing it would let a cancelled owner (a load bot) carry on as if nothing had happened."""
+    try:
+        await reader
+    except asyncio.CancelledError:
+        if asyncio.current_task().cancelling():
+            raise
+
+
 class LobbyClient:
     """One lobby connection. Use as `async with LobbyClient("ws://host:port") as lobby:`."""
 
@@ -100,8 +110,8 @@ class LobbyClient:
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
+            with contextlib.suppress(Exception):  # its failure already showed as a closed connection
+                await _ended(self._reader)
         if self._ws is not None:
             await self._ws.close()
 
@@ -111,8 +121,8 @@ class LobbyClient:
     async def wait_closed(self) -> None:
         """Return once the connection has ended (the server closed it or went away, or `close()`)."""
         if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.shield(self._reader)
+            with contextlib.suppress(Exception):
+                await _ended(asyncio.shield(self._reader))
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
@@ -351,8 +361,7 @@ class SeatClient:
     async def __aexit__(self, *exc) -> None:
         await self.stop()
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await _ended(self._task)
 
     @property
     def finished(self) -> bool:

@@ -184,9 +184,10 @@ class Bot:
         self.stats = stats
         self.rng = random.Random(None if config.seed is None else config.seed + index)
         self.seat: SeatClient | None = None
+        self.stopped = False  # set when the run ends: no new seat after the current game
 
     async def run(self) -> None:
-        while True:
+        while not self.stopped:
             try:
                 room_id, token = await self.matchmaker.take_seat(self.name)
             except ServerError as error:
@@ -277,8 +278,8 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
     finally:
         stats.close_window()
         for bot in bots:
-            if bot.seat is not None:
-                await bot.seat.stop()
+            bot.stopped = True
+        await asyncio.gather(*(bot.seat.stop() for bot in bots if bot.seat is not None), return_exceptions=True)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

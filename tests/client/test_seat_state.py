@@ -157,6 +157,28 @@ async def test_batch_is_only_asked_for_when_wanted():
     assert "batch" not in client._hello_payload()
 
 
+async def test_cancelling_the_owner_of_a_closing_seat_client_cancels_it():
+    """The owner cancelled while the client winds down must end cancelled, not carry on (a load bot
+    that carried on took a new seat and kept `manage.py loadtest` from ever ending)."""
+    from tests.conftest import closed_port
+
+    owner_reached_exit = asyncio.Event()
+
+    async def owner():
+        seat = SeatClient(f"ws://127.0.0.1:{closed_port()}", 1, "t", backoff=(2.0, 2.0))
+        async with seat:
+            await asyncio.sleep(0.2)  # the first connection attempt has failed: backing off
+            owner_reached_exit.set()
+        return "carried on"
+
+    task = asyncio.create_task(owner())
+    await asyncio.wait_for(owner_reached_exit.wait(), 5)
+    await asyncio.sleep(0.05)  # now in __aexit__, waiting for the backoff sleep to end
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_the_bot_plays_legally_and_calls_its_last_card(seed):
     rng = random.Random(seed)
