@@ -3,9 +3,11 @@ operator's actions (close a room, fill its empty seats with computers), both thr
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from lobby_site.wire import COMPUTER_LEVELS
 from rooms import services
 from rooms.models import Deadline, Player, Room, RoomDraft
 
@@ -56,6 +58,13 @@ class PlayerInline(admin.TabularInline):
         return False  # seats change only through the services
 
 
+class RoomActionForm(ActionForm):
+    """The action bar, with the level of the computers the fill action seats."""
+
+    level = forms.ChoiceField(choices=[(level, level) for level in COMPUTER_LEVELS], initial="normal",
+                              required=False, label="Computer level")
+
+
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "status", "num_of_players", "seated", "created", "watch_link")
@@ -79,6 +88,7 @@ class RoomAdmin(admin.ModelAdmin):
             return f"Game #{game_id}"
         return format_html('<a href="{}">Game #{}</a>', url, game_id)
     actions = ["close_rooms", "fill_with_computers"]
+    action_form = RoomActionForm
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("players")
@@ -101,8 +111,13 @@ class RoomAdmin(admin.ModelAdmin):
 
     @admin.action(description="Fill the empty seats with computers")
     def fill_with_computers(self, request, queryset):
-        seated = sum(services.room_fill_with_computers(room_id=pk) for pk in queryset.values_list("pk", flat=True))
-        self.message_user(request, f"Seated {seated} computer(s).", messages.SUCCESS)
+        level = request.POST.get("level") or "normal"
+        if level not in COMPUTER_LEVELS:
+            self.message_user(request, f"Unknown computer level {level!r}: nothing done.", messages.ERROR)
+            return
+        seated = sum(services.room_fill_with_computers(room_id=pk, level=level)
+                     for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Seated {seated} {level} computer(s).", messages.SUCCESS)
 
 
 @admin.register(RoomDraft)

@@ -34,6 +34,26 @@ def test_fill_with_computers_action(admin_client, rooms):
     assert services.rooms_open() == [services.room_data(Room.objects.get(pk=rooms[1]))]
 
 
+def test_fill_with_computers_seats_the_level_picked_in_the_action_bar(admin_client, rooms):
+    page = admin_client.get("/admin/rooms/room/").content.decode()
+    assert 'name="level"' in page and '<option value="hard">' in page
+    already = set(Player.objects.filter(room_id=rooms[0]).values_list("pk", flat=True))
+
+    admin_client.post("/admin/rooms/room/", {"action": "fill_with_computers", "level": "hard",
+                                             "_selected_action": [rooms[0]]})
+
+    seated = Player.objects.filter(room_id=rooms[0]).exclude(pk__in=already)
+    assert sorted(seated.values_list("level", flat=True)) == ["hard", "hard"]
+
+
+def test_fill_with_computers_refuses_an_unknown_level(admin_client, rooms):
+    before = Player.objects.filter(room_id=rooms[0]).count()
+    admin_client.post("/admin/rooms/room/", {"action": "fill_with_computers", "level": "godlike",
+                                             "_selected_action": [rooms[0]]})
+
+    assert Player.objects.filter(room_id=rooms[0]).count() == before
+
+
 def test_close_action(admin_client, rooms):
     admin_client.post("/admin/rooms/room/", {"action": "close_rooms", "_selected_action": list(rooms)})
 
