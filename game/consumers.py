@@ -1,8 +1,9 @@
 """The game handler (`/ws/rooms/<room_id>/`, docs/protocol.md "Game handler").
 
 Thin: each frame is parsed with `lobby_site.wire`, handled by one service call through
-`database_sync_to_async`, and what the service returns is sent. Moves reach every seat
-through its group (`seat.<room>.<seat>`) after commit, in whatever process its connections live.
+`database_sync_to_async`, and what the service returns is sent. A change reaches every
+connection of the room as one message to the room group (`room.<room>`) after commit, in
+whatever process its connections live; each connection keeps its own seat's part.
 """
 
 from __future__ import annotations
@@ -205,6 +206,12 @@ class GameConsumer(Consumer):
 
     # --- group events
 
+    async def room_frames(self, event):
+        """Deliver this seat's part of a change (`room.frames`: every seat's frames, and the spectators')."""
+        part = event["seats"].get(str(self.seat["seat"])) if self.seat is not None else None
+        if part is not None:
+            await self.seat_frames(part)
+
     async def seat_frames(self, event):
         """Deliver a seat's frames (`seat.frames`); GAME_BEGIN ends the roommate pushes, LEAVE_REP the connection."""
         if event["begins"] and "roommates" in self.tasks:
@@ -252,7 +259,6 @@ class WatchConsumer(Consumer):
         self.roommates: asyncio.Task | None = None
         await self.accept()
         # Join the groups first, so nothing committed after the snapshot below is missed.
-        await self.channel_layer.group_add(services.watch_group(self.room_id), self.channel_name)
         await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
         try:
             opened = await database_sync_to_async(services.watch_open)(room_id=self.room_id)
@@ -268,7 +274,6 @@ class WatchConsumer(Consumer):
     async def disconnect(self, code):
         if self.roommates is not None:
             self.roommates.cancel()
-        await self.channel_layer.group_discard(services.watch_group(self.room_id), self.channel_name)
         await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
         if self.counted:
             self.counted = False
@@ -302,8 +307,13 @@ class WatchConsumer(Consumer):
 
     # --- group events
 
-    async def watch_frames(self, event):
-        """Forward a change's public frames (`watch.frames`), leaving out those a snapshot already held."""
+    async def room_frames(self, event):
+        """Forward the public part of a change (`room.frames`), leaving out what a snapshot already held.
+
+        The seats' parts are not for spectators and are never read here."""
+        event = event["watch"]
+        if event is None:
+            return
         skip = self.last - event["first"] + 1
         texts = event["texts"][skip:] if skip > 0 else event["texts"]
         if not texts:

@@ -269,16 +269,19 @@ def _save(game: Game, frames: Frames, change: Change) -> None:
 
 
 def _deliver(game: Game, frames: Frames) -> None:
-    """Send each person's frames to its seat group as one message, each frame encoded once, after commit.
+    """Send a change's frames, each encoded once, after commit: one message to the room group.
 
-    The spectators' frames go to the watch group as one message too, whoever watches.
+    Every connection of the room (seats and spectators, in whatever process) gets the one
+    message and keeps its own part: a seat's connection the frames under its seat, a
+    spectator the public ones. One group send a change, not one per seat: with Redis each
+    send is a publish and a round trip, and they were the largest cost of a move.
     """
-    for seat, seat_frames in frames.items():
-        if seat == WATCH:
-            if seat_frames:
-                send_on_commit(watch_group(game.room_id), watch_message(seat_frames))
-        elif seat_frames and not game.seats[seat]["is_computer"]:
-            send_on_commit(seat_group(game.room_id, seat), seat_message(seat_frames))
+    parts = {str(seat): seat_message(seat_frames) for seat, seat_frames in frames.items()
+             if seat != WATCH and seat_frames and not game.seats[seat]["is_computer"]}
+    public = frames.get(WATCH)
+    if parts or public:
+        send_on_commit(room_group(game.room_id), {"type": "room.frames", "seats": parts,
+                                                  "watch": watch_message(public) if public else None})
 
 
 def seat_message(frames: list[dict]) -> dict:
@@ -794,18 +797,13 @@ def seat_hello(*, room_id: int, player_id: int) -> dict:
 # --- Spectators (docs/protocol.md "Spectators") -----------------------------------------------
 
 
-def watch_group(room_id: int) -> str:
-    """Return the group of a room's spectators: one message per change, whoever watches."""
-    return f"watch.{room_id}"
-
-
 def watch_message(frames: list[dict]) -> dict:
-    """Return the group message (`watch.frames`) carrying the spectators' frames of one change.
+    """Return the spectators' part of a change's `room.frames` message.
 
     The frames are numbered `first`, `first` + 1, … (the spectator stream), so a connection
     that read a snapshot meanwhile skips what the snapshot holds without decoding anything.
     """
-    return {"type": "watch.frames", "texts": [encode(frame) for frame in frames], "first": frames[0]["msg_id"]}
+    return {"texts": [encode(frame) for frame in frames], "first": frames[0]["msg_id"]}
 
 
 def _live_games_changed() -> None:
