@@ -1,7 +1,7 @@
 """The game handler (`/ws/rooms/<room_id>/`, docs/protocol.md "Game handler").
 
 Thin: each frame is parsed with `lobby_site.wire`, handled by one service call through
-`database_sync_to_async`, and what the service returns is sent. A change reaches every
+`lobby_site.consumers.game_service`, and what the service returns is sent. A change reaches every
 connection of the room as one message to the room group (`room.<room>`) after commit, in
 whatever process its connections live; each connection keeps its own seat's part.
 """
@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
-from lobby_site.consumers import Consumer
+from lobby_site.consumers import Consumer, game_service
 from django.conf import settings
 
 from game import services
@@ -32,7 +31,7 @@ from lobby_site.wire import (
     clean_level,
 )
 from rooms.clock import ensure_clock_running
-from rooms.notify import room_group, seat_group
+from rooms.notify import room_group
 from rooms.presence import connection_ended, connection_opened
 
 logger = logging.getLogger(__name__)
@@ -69,13 +68,12 @@ class GameConsumer(Consumer):
             task.cancel()
         if self.seat is None:
             return
-        seat, self.seat = self.seat, None
+        self.seat = None
         connection_ended(self.channel_name)
-        await self._leave_groups(seat["seat"])
+        await self._leave_groups()
 
-    async def _leave_groups(self, seat: int) -> None:
+    async def _leave_groups(self) -> None:
         await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
-        await self.channel_layer.group_discard(seat_group(self.room_id, seat), self.channel_name)
 
     async def send_frame(self, message: dict) -> None:
         await self.send(text_data=encode(message))
@@ -101,35 +99,34 @@ class GameConsumer(Consumer):
         await self.close(code=UNAUTHORIZED_CLOSE)
 
     async def _hello(self, text_data) -> None:
-        """Authenticate the first frame, join the seat's groups, answer; the connection is recorded in a batch."""
+        """Authenticate the first frame and answer it from one read; the connection is recorded in a batch."""
         self.hello_seen = True
         self.tasks.pop("hello").cancel()
         try:
             message = parse_frame(text_data, frozenset({ClientCmd.HELLO}), settings.MAX_FRAME_BYTES)
-            seat = await database_sync_to_async(services.seat_authenticate)(
-                room_id=self.room_id, token=clean_hello(message.payload, self.room_id))
+            token = clean_hello(message.payload, self.room_id)
         except ProtocolError as error:
             await self._refuse(error, text_data)
             return
-        self.batch = wants_batches(message.payload)
-        # Join the groups first, so nothing committed after the snapshot below is missed.
+        # Join the room's group first, so nothing committed after the snapshot below is missed
+        # (group messages wait until this handler returns).
         await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
-        await self.channel_layer.group_add(seat_group(self.room_id, seat["seat"]), self.channel_name)
         try:
-            opened = await database_sync_to_async(services.seat_hello)(
-                room_id=self.room_id, player_id=seat["player_id"])
-        except ProtocolError as error:  # the seat stopped being this token's (a pause) meanwhile
-            await self._leave_groups(seat["seat"])
+            opened = await game_service(services.seat_hello)(room_id=self.room_id, token=token)
+        except ProtocolError as error:
+            await self._leave_groups()
             await self._refuse(error, text_data)
             return
         except Exception:
             # The client reconnects and says HELLO again; the cause goes to the log.
             logger.exception("opening a game connection failed")
+            await self._leave_groups()
             await self.close(code=1011)
             return
-        self.seat = seat
+        self.batch = wants_batches(message.payload)
+        self.seat = opened["seat"]
         await self.send_texts([encode(frame) for frame in opened["frames"]])
-        connection_opened(self.channel_name, seat["player_id"])
+        connection_opened(self.channel_name, self.seat["player_id"])
         if opened["waiting"]:
             self.tasks["roommates"] = asyncio.create_task(self._push_roommates())
 
@@ -138,7 +135,7 @@ class GameConsumer(Consumer):
         while True:
             await asyncio.sleep(settings.ROOMMATE_INTERVAL)
             try:
-                data = await database_sync_to_async(services.roommates_data)(room_id=self.room_id)
+                data = await game_service(services.roommates_data)(room_id=self.room_id)
             except Exception:
                 logger.exception("roommate push failed")
                 continue
@@ -163,30 +160,30 @@ class GameConsumer(Consumer):
             logger.exception("game command failed")
 
     async def game_message(self, message: ClientFrame) -> None:
-        await database_sync_to_async(services.game_answer)(
+        await game_service(services.game_answer)(
             room_id=self.room_id, seat=self.seat["seat"], payload=message.payload)
 
     async def chat(self, message: ClientFrame) -> None:
-        await database_sync_to_async(services.game_chat)(
+        await game_service(services.game_chat)(
             room_id=self.room_id, seat=self.seat["seat"], payload=message.payload)
 
     async def get_game_status(self, message: ClientFrame) -> None:
-        await self.send_frame(await database_sync_to_async(services.game_status)(
+        await self.send_frame(await game_service(services.game_status)(
             room_id=self.room_id, seat=self.seat["seat"], reply_to=message.msg_id))
 
     async def get_roommates(self, message: ClientFrame) -> None:
-        await self.send_frame(await database_sync_to_async(services.roommates_frame)(
+        await self.send_frame(await game_service(services.roommates_frame)(
             room_id=self.room_id, reply_to=message.msg_id))
 
     async def leave_request(self, message: ClientFrame) -> None:
-        await database_sync_to_async(services.game_leave_request)(
+        await game_service(services.game_leave_request)(
             room_id=self.room_id, seat=self.seat["seat"], player_id=self.seat["player_id"])
 
     async def leave(self, message: ClientFrame) -> None:
-        await database_sync_to_async(services.game_leave)(room_id=self.room_id, seat=self.seat["seat"])
+        await game_service(services.game_leave)(room_id=self.room_id, seat=self.seat["seat"])
 
     async def add_computer(self, message: ClientFrame) -> None:
-        await database_sync_to_async(services.game_add_computer)(
+        await game_service(services.game_add_computer)(
             room_id=self.room_id, seat=self.seat["seat"], level=clean_level(message.payload))
 
     async def hello_again(self, message: ClientFrame) -> None:
@@ -210,10 +207,10 @@ class GameConsumer(Consumer):
         """Deliver this seat's part of a change (`room.frames`: every seat's frames, and the spectators')."""
         part = event["seats"].get(str(self.seat["seat"])) if self.seat is not None else None
         if part is not None:
-            await self.seat_frames(part)
+            await self._deliver_part(part)
 
-    async def seat_frames(self, event):
-        """Deliver a seat's frames (`seat.frames`); GAME_BEGIN ends the roommate pushes, LEAVE_REP the connection."""
+    async def _deliver_part(self, event):
+        """Send a seat's part of a change; GAME_BEGIN ends the roommate pushes, LEAVE_REP the connection."""
         if event["begins"] and "roommates" in self.tasks:
             self.tasks.pop("roommates").cancel()
         await self.send_texts(event["texts"])
@@ -224,7 +221,7 @@ class GameConsumer(Consumer):
         """Send ROOMMATES to this connection while the room still waits (`roommates.changed`)."""
         if self.seat is None:
             return
-        data = await database_sync_to_async(services.roommates_data)(room_id=self.room_id)
+        data = await game_service(services.roommates_data)(room_id=self.room_id)
         if data is not None:
             await self.send_frame(services.messages.roommates_frame(data))
 
@@ -261,7 +258,7 @@ class WatchConsumer(Consumer):
         # Join the groups first, so nothing committed after the snapshot below is missed.
         await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
         try:
-            opened = await database_sync_to_async(services.watch_open)(room_id=self.room_id)
+            opened = await game_service(services.watch_open)(room_id=self.room_id)
         except services.WatchRefused as refused:
             await self.close(code=NO_ROOM_CLOSE if refused.missing else NOT_WATCHABLE_CLOSE)
             return
@@ -277,7 +274,7 @@ class WatchConsumer(Consumer):
         await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
         if self.counted:
             self.counted = False
-            await database_sync_to_async(services.watch_close)(room_id=self.room_id)
+            await game_service(services.watch_close)(room_id=self.room_id)
 
     send_texts = GameConsumer.send_texts
     room_closed = GameConsumer.room_closed  # an operator closed the room: ROOM_CLOSED, then 4410
@@ -296,11 +293,11 @@ class WatchConsumer(Consumer):
             logger.exception("watch command failed")
 
     async def get_game_status(self, message: ClientFrame) -> None:
-        await self.send_frame(await database_sync_to_async(services.watch_status)(
+        await self.send_frame(await game_service(services.watch_status)(
             room_id=self.room_id, reply_to=message.msg_id))
 
     async def get_roommates(self, message: ClientFrame) -> None:
-        await self.send_frame(await database_sync_to_async(services.roommates_frame)(
+        await self.send_frame(await game_service(services.roommates_frame)(
             room_id=self.room_id, reply_to=message.msg_id))
 
     COMMANDS = {ClientCmd.GET_GAME_STATUS: get_game_status, ClientCmd.GET_ROOMMATES: get_roommates}
@@ -326,6 +323,6 @@ class WatchConsumer(Consumer):
 
     async def roommates_changed(self, event):
         """Send ROOMMATES while the room still waits (`roommates.changed`)."""
-        data = await database_sync_to_async(services.roommates_data)(room_id=self.room_id)
+        data = await game_service(services.roommates_data)(room_id=self.room_id)
         if data is not None:
             await self.send_frame(services.messages.roommates_frame(data))

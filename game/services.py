@@ -45,7 +45,7 @@ from lobby_site.wire import (
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
 from rooms.models import Deadline
-from rooms.notify import LOBBY_GROUP, room_group, seat_group, send_on_commit
+from rooms.notify import LOBBY_GROUP, room_group, send_on_commit
 from rooms.services import (
     computer_name_free,
     deadline_cancel,
@@ -280,14 +280,23 @@ def _deliver(game: Game, frames: Frames) -> None:
              if seat != WATCH and seat_frames and not game.seats[seat]["is_computer"]}
     public = frames.get(WATCH)
     if parts or public:
-        send_on_commit(room_group(game.room_id), {"type": "room.frames", "seats": parts,
-                                                  "watch": watch_message(public) if public else None})
+        send_on_commit(room_group(game.room_id), room_message(parts, watch_message(public) if public else None))
+
+
+def _send_to_seat(room_id: int, seat: int, frames: list[dict]) -> None:
+    """Send frames meant for one seat only (PLAYER_STATE, LEAVE_REP) after commit, through the room group."""
+    send_on_commit(room_group(room_id), room_message({str(seat): seat_message(frames)}, None))
+
+
+def room_message(parts: dict[str, dict], watch: dict | None) -> dict:
+    """Return the group message (`room.frames`) of one change: each seat's part by seat, and the spectators'."""
+    return {"type": "room.frames", "seats": parts, "watch": watch}
 
 
 def seat_message(frames: list[dict]) -> dict:
-    """Return the group message (`seat.frames`) carrying `frames` to every connection of a seat."""
+    """Return a seat's part of a `room.frames` message: its frames, encoded, for every connection of the seat."""
     cmds = {frame["cmd"] for frame in frames}
-    return {"type": "seat.frames", "texts": [encode(frame) for frame in frames],
+    return {"texts": [encode(frame) for frame in frames],
             "begins": ServerCmd.GAME_BEGIN in cmds, "leaves": ServerCmd.LEAVE_REP in cmds}
 
 
@@ -573,8 +582,8 @@ def _player_states(game: Game, seats: list[int]) -> None:
     """Queue PLAYER_STATE (the seat's view, no msg_id used up) to each of `seats`."""
     for seat in seats:
         data = _view(game, seat, prompt=None)
-        send_on_commit(seat_group(game.room_id, seat), seat_message([
-            messages.view_frame(ServerCmd.PLAYER_STATE, data, game.seats[seat]["msg_id"])]))
+        _send_to_seat(game.room_id, seat, [
+            messages.view_frame(ServerCmd.PLAYER_STATE, data, game.seats[seat]["msg_id"])])
 
 
 def _seat_vacate(game: Game, seat: int) -> None:
@@ -649,7 +658,7 @@ def game_leave_request(*, room_id: int, seat: int, player_id: int) -> None:
         if game is None:
             if not seat_free(player_id=player_id):
                 raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the room is not waiting")
-            send_on_commit(seat_group(room_id, seat), seat_message([messages.leave_rep_frame(seat=seat)]))
+            _send_to_seat(room_id, seat, [messages.leave_rep_frame(seat=seat)])
             return
         if game.status not in RUNNING:
             raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the game is over")
@@ -732,25 +741,6 @@ def _vote_timeout(deadline) -> None:
 # --- Connections ----------------------------------------------------------------------------
 
 
-def seat_authenticate(*, room_id: int, token: str) -> dict:
-    """Return the seat {"player_id", "seat", "name"} that `token` opens in the room, or raise UNAUTHORIZED.
-
-    A seat a computer took from a player who left opens again, once the game plays on, with
-    that player's token; it does not during the pause or after the game. Reads only.
-    """
-    player = Player.objects.select_related("room").filter(room_id=room_id, token_hash=token_hash(token)).first()
-    if player is None or player.room.status == Room.Status.CLOSED:
-        raise ProtocolError(ErrorCode.UNAUTHORIZED, "token")
-    game = game_read(room_id) if player.room.status != Room.Status.WAITING else None
-    if game is not None:
-        record = game.seats[player.seat]
-        if player.is_computer and (game.status != Game.Status.PLAYING or not record["human"]):
-            raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "the seat is not yours now")
-        if game.status == Game.Status.PAUSED and player.seat in game.pause["vacant"]:
-            raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "you left the game")
-    return {"player_id": player.pk, "seat": player.seat, "name": player.name}
-
-
 @_retried
 def seat_reclaim(*, room_id: int, player_id: int) -> None:
     """Give a seat a computer took back to the person who left it (`reclaimed`). Locks the game row."""
@@ -766,32 +756,45 @@ def seat_reclaim(*, room_id: int, player_id: int) -> None:
         _save(game, *_notice(game, [{"event": "reclaimed", "seat": player.seat}], skip_seat=player.seat))
 
 
-def seat_hello(*, room_id: int, player_id: int) -> dict:
-    """Answer an authenticated HELLO: return {"frames", "waiting"}.
+def seat_hello(*, room_id: int, token: str) -> dict:
+    """Answer a HELLO: return {"seat": {"player_id", "seat", "name"}, "frames", "waiting"}, or raise UNAUTHORIZED.
 
-    Before the game: CONNECTED and ROOMMATES; during it: CONNECTED and RESUME. Reads only,
-    except when the person reclaims a seat a computer holds: the connection itself is
-    recorded afterwards by the process's presence writer (rooms.presence), which also
-    begins a completed room's game and tells a running game that the seat is back.
+    Before the game: CONNECTED and ROOMMATES; during it: CONNECTED and RESUME. A seat a
+    computer took from a player who left opens again, once the game plays on, with that
+    player's token (`reclaimed`); it does not during the pause or after the game. Reads only
+    — two reads, one visit to the ORM thread — except to reclaim a seat: the connection
+    itself is recorded afterwards by the process's presence writer (rooms.presence), which
+    also begins a completed room's game and tells a running game that the seat is back.
     """
-    player = Player.objects.select_related("room").get(pk=player_id)
-    if player.is_computer:
-        seat_reclaim(room_id=room_id, player_id=player.pk)
-        player = Player.objects.select_related("room").get(pk=player_id)
+    player = Player.objects.select_related("room").filter(room_id=room_id, token_hash=token_hash(token)).first()
+    if player is None or player.room.status == Room.Status.CLOSED:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "token")
     room = player.room
     game = game_read(room_id) if room.status != Room.Status.WAITING else None
+    if game is not None:
+        record = game.seats[player.seat]
+        if player.is_computer and (game.status != Game.Status.PLAYING or not record["human"]):
+            raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "the seat is not yours now")
+        if game.status == Game.Status.PAUSED and player.seat in game.pause["vacant"]:
+            raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "you left the game")
+        if player.is_computer:
+            seat_reclaim(room_id=room_id, player_id=player.pk)
+            player = Player.objects.select_related("room").get(pk=player.pk)
+            room, game = player.room, game_read(room_id)
+    seat = {"player_id": player.pk, "seat": player.seat, "name": player.name}
     if game is None:
         connected = messages.connected_frame(room_data(room), player_data(player))
         data = roommates_data(room_id=room_id, here=player.seat)
         if data is not None:
-            return {"frames": [connected, messages.roommates_frame(data)], "waiting": True}
+            return {"seat": seat, "frames": [connected, messages.roommates_frame(data)], "waiting": True}
         game = game_read(room_id)  # it began after the first read
-    # A running game: its row names the seats, so a reconnection costs three reads in all.
+    # A running game: its row names the seats, so a reconnection costs two reads in all.
     names = [record["name"] for record in game.seats]
     record = game.seats[player.seat]
     resume = _view(game, player.seat, prompt=record["prompt"], here=True, spectators=room.spectators)
-    return {"frames": [messages.connected_frame(room_data(room, names=names), player_data(player)),
-                       messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"])], "waiting": False}
+    return {"seat": seat, "frames": [messages.connected_frame(room_data(room, names=names), player_data(player)),
+                                     messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"])],
+            "waiting": False}
 
 
 # --- Spectators (docs/protocol.md "Spectators") -----------------------------------------------

@@ -1,7 +1,32 @@
-"""The base of the project's WebSocket consumers."""
+"""The base of the project's WebSocket consumers, and how their handlers reach the services."""
+
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import connection
+
+_game_threads: ThreadPoolExecutor | None = None
+
+
+def game_service(function):
+    """Return a game service as a coroutine function, run where the settings say.
+
+    By default on the process's one ORM thread, like every database call (SQLite allows
+    one writer anyway). With `DB_THREADS` > 1 on PostgreSQL, the game socket's services run
+    on a pool of that many threads, each with its own connection, so one room's database
+    round trips do not queue behind another's. That is safe because a game change is a
+    compare-and-set on the game row's version (or a row lock), retried when it loses: the
+    same rule that already lets several processes serve one room.
+    """
+    global _game_threads
+    if settings.DB_THREADS <= 1 or connection.vendor == "sqlite":
+        return database_sync_to_async(function)
+    if _game_threads is None:
+        _game_threads = ThreadPoolExecutor(max_workers=settings.DB_THREADS, thread_name_prefix="game-db")
+    return database_sync_to_async(function, thread_sensitive=False, executor=_game_threads)
 
 
 class Consumer(AsyncWebsocketConsumer):

@@ -256,6 +256,9 @@ TURN_TIMEOUT = _env_float("TURN_TIMEOUT", 0)  # 0 = off
 MAX_TURNS = _env_int("MAX_TURNS", 1000)
 # Playouts a hard computer searches per decision (docs/protocol.md "Computer levels"; bench/README.md).
 HARD_PLAYOUTS = _env_int("HARD_PLAYOUTS", 60)
+# Threads (each with its own database connection) that run the game socket's services on
+# PostgreSQL; 1 keeps them on the process's one ORM thread (lobby_site/consumers.game_service).
+DB_THREADS = _env_int("DB_THREADS", 1)
 GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)

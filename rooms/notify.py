@@ -27,10 +27,6 @@ def room_group(room_id: int) -> str:
     return f"room.{room_id}"
 
 
-def seat_group(room_id: int, seat: int) -> str:
-    return f"seat.{room_id}.{seat}"
-
-
 class _Outbox:
     """One event loop's queue of group sends, sent one after another by one task."""
 

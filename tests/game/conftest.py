@@ -1,6 +1,8 @@
 """Fixtures of the game-handler tests: rooms made through the lobby services, seat
 connections that are always closed, and the process clock stopped after each test."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -10,7 +12,7 @@ from game import messages
 from game.models import Game, GameLog
 from rooms import services as rooms_services
 from rooms.clock import stop_clock
-from tests.game.helpers import CommunicatorClient
+from tests.game.helpers import TIMEOUT, CommunicatorClient
 
 SEED = 20240611
 
@@ -85,13 +87,19 @@ async def event_of(seat, name: str) -> dict:
 
 
 async def settle(seats) -> None:
-    """Read every seat's frames until the pending prompt has arrived somewhere."""
-    while not any(seat.prompt for seat in seats):
-        for seat in seats:
+    """Read every seat's frames until the pending prompt has arrived somewhere.
+
+    The seats are read side by side: read in turn, a seat with nothing to read would hold up
+    the one whose prompt has arrived (tests with a short TURN_TIMEOUT need it read at once).
+    """
+    async def read_until_prompted(seat) -> None:
+        while not any(s.prompt for s in seats):
             try:
-                await seat.receive(0.5)
+                await seat.receive(0.05)
             except (TimeoutError, ConnectionError):
                 pass
+
+    await asyncio.wait_for(asyncio.gather(*(read_until_prompted(seat) for seat in seats)), TIMEOUT)
 
 
 def game_row(room_id: int) -> dict:

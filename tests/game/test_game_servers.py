@@ -76,6 +76,28 @@ async def test_a_real_client_plays_a_whole_game_with_computers(server, database_
     assert {f["payload"]["data"].get("seat") for f in clients[0].frames if f["cmd"] == "GAME_EVENT"} >= {1, 2}
 
 
+async def test_games_played_at_once_on_a_pool_of_database_threads_lose_nothing(database_url, tmp_path):
+    """DB_THREADS=4: six rooms' moves run on four threads at once; every game ends whole (R16),
+    every seat told exactly what the database holds."""
+    env = server_env(database_url, GAME_SEED=SEED, MAX_TURNS=MAX_TURNS, ROOMMATE_INTERVAL=60, DB_THREADS=4,
+                     ROOMS_PER_ADDRESS=100)
+    daphne = Daphne(env, log_path=tmp_path / "daphne.log").start()
+    try:
+        rooms = [await room_with_seats(daphne.ws_url, 2, name=f"Pool {k}") for k in range(6)]
+        seated = [(room_id, await seated_clients(daphne.ws_url, room_id, tokens)) for room_id, tokens in rooms]
+        try:
+            results = await asyncio.gather(*(client.play_until_over() for _, clients in seated for client in clients))
+        finally:
+            for _, clients in seated:
+                await close_all(clients)
+    finally:
+        daphne.stop()
+    for k, (room_id, clients) in enumerate(seated):
+        assert results[2 * k] == results[2 * k + 1]
+        check_finished(database_url, room_id, clients, results[2 * k])
+    assert "Traceback" not in (tmp_path / "daphne.log").read_text()
+
+
 async def test_no_seat_ever_receives_a_card_of_another_hand(server, database_url):
     room_id, tokens = await room_with_seats(server.ws_url, 4)
     clients = await seated_clients(server.ws_url, room_id, tokens)
