@@ -35,6 +35,7 @@ class Seat(SeatClient):
         kwargs = {"silence": 2.0, "backoff": (0.2, 2.0), "max_attempts": 40, **kwargs}
         super().__init__(base_urls[0], room_id, token, on_answer=self._answered, on_frame=self._frame, **kwargs)
         self.snapshots: list[tuple[float, str]] = []  # (monotonic time, RESUME or GAME_STATUS)
+        self.pushed: list[float] = []  # monotonic times of numbered frames that came through the groups
         self.closes: list[tuple[float, int | None]] = []  # (monotonic time, close code received)
         self.answers: dict[int, tuple[str, dict | str]] = {}  # prompt msg_id -> (kind, last answer data)
         self.resent = 0  # answers sent again to a prompt a snapshot still offered
@@ -64,6 +65,8 @@ class Seat(SeatClient):
     def _frame(self, frame: dict) -> None:
         if frame["cmd"] in ("RESUME", "GAME_STATUS"):
             self.snapshots.append((time.monotonic(), frame["cmd"]))
+        elif frame["msg_id"] is not None:
+            self.pushed.append(time.monotonic())
 
     def _answered(self, latency: float, error: dict | None) -> None:
         if error is not None:
@@ -123,6 +126,12 @@ async def two_seat_room(ws_url: str, name: str) -> tuple[int, list[str]]:
         made = await lobby.create_room(name, 2, "Ann")
         joined = await lobby.join_room(made["room"]["room_id"], "Bob")
     return made["room"]["room_id"], [made["player"]["token"], joined["player"]["token"]]
+
+
+def first_after(times: list[float], moment: float) -> float | None:
+    """Seconds from `moment` to the first of `times` after it (None if none)."""
+    later = [at for at in times if at > moment]
+    return round(later[0] - moment, 2) if later else None
 
 
 def log_events(database_url: str, room_id: int) -> list[dict]:
