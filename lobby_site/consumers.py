@@ -2,6 +2,13 @@
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import InterfaceError, OperationalError
+
+# The database cannot be reached (down, restarting, the connection cut): the request is
+# refused with ERROR UNAVAILABLE and may be sent again; the process reconnects by itself on a
+# later call (Django replaces a connection that failed). A request whose commit went through
+# before the connection broke is harmless to resend: a game answer is then STALE_PROMPT.
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 class Consumer(AsyncWebsocketConsumer):
