@@ -120,12 +120,15 @@ async def play_through(seats: list[Seat], fault, after: int = 8, think: float = 
             await seat.__aexit__(None, None, None)
 
 
-async def two_seat_room(ws_url: str, name: str) -> tuple[int, list[str]]:
-    """Create a two-human room through the lobby; return (room_id, tokens by seat)."""
+async def make_room(ws_url: str, name: str, humans: int = 2, computers: int = 0) -> tuple[int, list[str]]:
+    """Create a room through the lobby and fill its human seats; return (room_id, tokens by seat)."""
     async with LobbyClient(ws_url) as lobby:
-        made = await lobby.create_room(name, 2, "Ann")
-        joined = await lobby.join_room(made["room"]["room_id"], "Bob")
-    return made["room"]["room_id"], [made["player"]["token"], joined["player"]["token"]]
+        made = await lobby.create_room(name, humans + computers, "Ann", computers=computers)
+        tokens = [made["player"]["token"]]
+        for k in range(1, humans):
+            joined = await lobby.join_room(made["room"]["room_id"], f"Bob {k}")
+            tokens.append(joined["player"]["token"])
+    return made["room"]["room_id"], tokens
 
 
 def first_after(times: list[float], moment: float) -> float | None:
@@ -185,3 +188,27 @@ def check_game(database_url: str, room_id: int, seats: list[Seat]) -> dict:
         assert seat.state.hand == sorted(row["state"]["hands"][number]), f"seat {number}'s hand"
         assert seat.state.last_msg_id == row["seats"][number]["msg_id"]
     return row
+
+
+def check_games(database_url: str, seats: list[Seat]) -> list[dict]:
+    """`check_game` for every room the seats play in; each room's seats were told the same end."""
+    rows = []
+    for room_id in sorted({seat.room_id for seat in seats}):
+        players = [seat for seat in seats if seat.room_id == room_id]
+        assert all(seat.state.over == players[0].state.over for seat in players)
+        rows.append(check_game(database_url, room_id, players))
+    return rows
+
+
+async def two_rooms(ws_urls: tuple[str, str], name: str) -> list[Seat]:
+    """Two rooms — two people, and two people with a computer — whose seats start on the
+    servers in `ws_urls` crosswise (each client knows every URL, its own first); return the
+    seats, the first room's first."""
+    seats = []
+    for number, computers in enumerate((0, 1)):
+        room_id, tokens = await make_room(ws_urls[0], f"{name} {number + 1}", computers=computers)
+        for k, token in enumerate(tokens):
+            own = (k + number) % 2
+            seats.append(Seat([ws_urls[own], ws_urls[1 - own]] if ws_urls[0] != ws_urls[1] else [ws_urls[0]],
+                              room_id, token))
+    return seats
