@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from lobby_site.consumers import Consumer, game_service
+from lobby_site.consumers import DATABASE_DOWN, Consumer, game_service
 from django.conf import settings
 
 from game import services
@@ -40,6 +40,7 @@ HELLO_TIMEOUT = 10  # seconds (docs/protocol.md): the first frame must be HELLO 
 UNAUTHORIZED_CLOSE = 4401
 LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
 ROOM_CLOSED_CLOSE = 4410  # docs/protocol.md "Room closed by an operator"
+UNAVAILABLE_CLOSE = 4503  # HELLO could not reach the database: reconnect later
 
 
 class GameConsumer(Consumer):
@@ -93,6 +94,12 @@ class GameConsumer(Consumer):
         if not self.hello_seen:
             await self._refuse(ProtocolError(ErrorCode.UNAUTHORIZED, detail="no HELLO in time"), None)
 
+    async def _unavailable(self, raw) -> None:
+        """Refuse the handshake for now: the database is down. ERROR UNAVAILABLE, close 4503."""
+        logger.warning("the database is unreachable: HELLO refused as UNAVAILABLE")
+        await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), raw))
+        await self.close(code=UNAVAILABLE_CLOSE)
+
     async def _refuse(self, error: ProtocolError, raw) -> None:
         """Refuse the handshake: whatever went wrong, the answer is UNAUTHORIZED and close 4401."""
         await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAUTHORIZED, error.field, error.detail), raw))
@@ -117,11 +124,16 @@ class GameConsumer(Consumer):
             await self._leave_groups()
             await self._refuse(error, text_data)
             return
+        except DATABASE_DOWN:
+            await self._leave_groups()
+            await self._unavailable(text_data)
+            return
         except Exception:
-            # The client reconnects and says HELLO again; the cause goes to the log.
+            # The client reconnects and says HELLO again; the cause goes to the log. (Not
+            # 1011: the WebSocket server only lets an application close with 1000 or 3000–4999.)
             logger.exception("opening a game connection failed")
             await self._leave_groups()
-            await self.close(code=1011)
+            await self.close(code=UNAVAILABLE_CLOSE)
             return
         self.batch = wants_batches(message.payload)
         self.seat = opened["seat"]
@@ -155,6 +167,9 @@ class GameConsumer(Consumer):
             await self.COMMANDS[message.cmd](self, message)
         except ProtocolError as error:
             await self.send_frame(refusal_frame(error, text_data))
+        except DATABASE_DOWN as error:
+            logger.warning("the database is unreachable: a game command refused as UNAVAILABLE (%s)", error)
+            await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), text_data))
         except Exception:
             # Nothing a client sends may take the connection down; the cause goes to the log.
             logger.exception("game command failed")
@@ -289,6 +304,9 @@ class WatchConsumer(Consumer):
             await self.COMMANDS[message.cmd](self, message)
         except ProtocolError as error:
             await self.send_frame(refusal_frame(error, text_data))
+        except DATABASE_DOWN as error:
+            logger.warning("the database is unreachable: a watch command refused as UNAVAILABLE (%s)", error)
+            await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), text_data))
         except Exception:
             logger.exception("watch command failed")
 

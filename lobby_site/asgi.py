@@ -16,10 +16,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from lobby_site.routing import websocket_urlpatterns  # noqa: E402
 from lobby_site.security import (OriginValidator, close_oversized_messages_with_1009,  # noqa: E402
-                                 require_secret_key)
+                                 close_sockets_with_1012_on_shutdown, require_secret_key)
 
 require_secret_key()
 close_oversized_messages_with_1009()
+close_sockets_with_1012_on_shutdown()
 
 # Sockets authenticate with the HELLO token, never with cookies; the Origin check still keeps
 # other sites' pages off them (docs/protocol.md "Origin"), while clients that send no Origin

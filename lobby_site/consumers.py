@@ -6,7 +6,13 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
+
+# The database cannot be reached (down, restarting, the connection cut): the request is
+# refused with ERROR UNAVAILABLE and may be sent again; the process reconnects by itself on a
+# later call (Django replaces a connection that failed). A request whose commit went through
+# before the connection broke is harmless to resend: a game answer is then STALE_PROMPT.
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 _game_threads: ThreadPoolExecutor | None = None
 

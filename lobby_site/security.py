@@ -7,6 +7,8 @@
   refused (403); one without `Origin` (a bot, the terminal client) is let through.
 * `close_oversized_messages_with_1009` — daphne answers a message over its 1 MiB limit with
   a close frame 1009 instead of dropping the TCP connection (which clients see as 1006).
+* `close_sockets_with_1012_on_shutdown` — daphne stopping (SIGTERM, SIGINT) closes every
+  WebSocket with 1012 (service restart) instead of dropping it.
 """
 
 from __future__ import annotations
@@ -177,3 +179,56 @@ def close_oversized_messages_with_1009() -> None:
             self.setProtocolOptions(failByDrop=False)
 
     daphne_server.WebSocketFactory = CleanClosingWebSocketFactory
+
+
+# --- Shutdown ----------------------------------------------------------------------------------
+
+SERVICE_RESTART = 1012  # RFC 6455 close code: the server is restarting, come back
+SHUTDOWN_CLOSE_WAIT = 2.0  # seconds the closing handshakes get before daphne stops the apps
+
+
+def close_sockets_with_1012_on_shutdown() -> None:
+    """Make daphne close every WebSocket with 1012 when it stops, instead of dropping them.
+
+    On SIGTERM or SIGINT daphne cancels every application instance and stops the reactor,
+    which cuts the TCP connections: clients see 1006 and cannot tell a deploy from a crash.
+    Its shutdown step (`Server.kill_all_applications`) is wrapped, once per process, so that
+    it first sends every open WebSocket a close frame 1012 and waits up to
+    SHUTDOWN_CLOSE_WAIT seconds for the closing handshakes (the consumers' `disconnect`
+    runs meanwhile, as for any close). Runs when daphne imports the ASGI application,
+    before it starts the server.
+    """
+    try:
+        from daphne import server as daphne_server
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # not under daphne
+        return
+    server_class = daphne_server.Server
+    if getattr(server_class, "closes_sockets_on_shutdown", False):
+        return
+    kill_all_applications = server_class.kill_all_applications
+
+    def close_then_kill(self):
+        import asyncio
+
+        from twisted.internet import defer
+
+        sockets = [protocol for protocol in self.connections
+                   if isinstance(protocol, WebSocketProtocol) and protocol.state == protocol.STATE_OPEN]
+        for protocol in sockets:
+            # Autobahn's sendClose only takes 1000 and 3000-4999; this is what daphne itself
+            # uses for its 1011.
+            protocol.sendCloseFrame(code=SERVICE_RESTART)
+
+        async def closed() -> None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + SHUTDOWN_CLOSE_WAIT
+            while any(p.state != p.STATE_CLOSED for p in sockets) and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+
+        waited = defer.Deferred.fromFuture(asyncio.ensure_future(closed()))
+        waited.addCallback(lambda _: kill_all_applications(self))
+        return waited
+
+    server_class.kill_all_applications = close_then_kill
+    server_class.closes_sockets_on_shutdown = True

@@ -95,6 +95,8 @@ class ErrorCode(StrEnum):
     NOT_IN_HAND = "NOT_IN_HAND"
     NO_PENDING_PROMPT = "NO_PENDING_PROMPT"
     UNAUTHORIZED = "UNAUTHORIZED"
+    # any socket
+    UNAVAILABLE = "UNAVAILABLE"  # the database cannot be reached: send the request again later
 
 
 class Flag(StrEnum):
@@ -119,6 +121,7 @@ ERROR_TEXT = {
     ErrorCode.NOT_IN_HAND: "You do not hold that card.",
     ErrorCode.NO_PENDING_PROMPT: "Nothing is waiting for that answer.",
     ErrorCode.UNAUTHORIZED: "That token does not open a seat in this room.",
+    ErrorCode.UNAVAILABLE: "The server cannot reach its database right now: try again in a moment.",
 }
 
 # docs/protocol.md "Limits".

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from channels.db import database_sync_to_async
-from lobby_site.consumers import Consumer
+from lobby_site.consumers import DATABASE_DOWN, Consumer
 from django.conf import settings
 
 from lobby_site.wire import (LOBBY_CMDS, ClientCmd, ClientFrame, ErrorCode, ProtocolError, RateLimiter,
@@ -85,6 +85,9 @@ class LobbyConsumer(Consumer):
         except ProtocolError as error:
             reply_to = None if error.code == ErrorCode.TOO_LARGE else reply_id(text_data)
             await self.send_frame(error_frame(error, reply_to))
+        except DATABASE_DOWN as error:
+            logger.warning("the database is unreachable: a lobby command refused as UNAVAILABLE (%s)", error)
+            await self.send_frame(error_frame(ErrorCode.UNAVAILABLE, reply_id(text_data)))
         except Exception:
             # Nothing a client sends may take the connection down; the cause goes to the log.
             logger.exception("lobby command failed")

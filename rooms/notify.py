@@ -67,6 +67,12 @@ def send_now(group: str, message: dict) -> None:
     if loop is not None and loop.is_running():
         loop.call_soon_threadsafe(_enqueue, group, message)
         return
+    if loop is not None:
+        # The process is stopping: its loop ended while this thread finished a service call
+        # (the connections its closing sockets ended). Waiting for that loop would hang the
+        # exit for good; the clients resync when they reconnect.
+        logger.warning("process stopping: group send to %s dropped", group)
+        return
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -126,6 +126,19 @@ class Daphne:
     def stop(self) -> None:
         self._signal(signal.SIGTERM)
 
+    def terminate(self, timeout: float) -> float:
+        """Send SIGTERM, as a service manager stopping it would; return the seconds it took
+        to exit. Past `timeout` it is killed and the test fails."""
+        started = time.monotonic()
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"daphne did not exit within {timeout} s of SIGTERM") from None
+        self.process = None
+        return time.monotonic() - started
+
     def _signal(self, sig) -> None:
         if self.process is None:
             return
@@ -144,3 +157,128 @@ class Daphne:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# --- Private Redis and PostgreSQL servers that a test may stop, kill and restart -------------
+# Never the shared servers on 6379/5432: other runs use those.
+
+
+def _wait_until(answers, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if answers():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer in time")
+
+
+class RedisServer:
+    """A private redis-server (no persistence) on a free port, restartable on the same port."""
+
+    def __init__(self, directory: Path, port: int | None = None):
+        self.directory = Path(directory)
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        except redis.RedisError:
+            return False
+
+    def start(self) -> "RedisServer":
+        log = open(self.directory / "redis.log", "ab")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_until(self.answers, 10, "redis-server")
+        return self
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster (initdb in a temporary folder, trust auth, a free port)."""
+
+    def __init__(self, port: int | None = None):
+        import tempfile
+
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+        if not bins:
+            raise RuntimeError("no PostgreSQL binaries under /usr/lib/postgresql")
+        self.bin = bins[-1]
+        self.port = port or free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="discard-pg-"))
+        if os.geteuid() == 0:
+            import shutil
+
+            shutil.chown(self.directory, "postgres", "postgres")
+        self.data = self.directory / "data"
+        subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                                     "-E", "UTF8", "--no-sync"]),
+                       check=True, timeout=120, stdout=subprocess.DEVNULL)
+
+    def url(self, name: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def answers(self) -> bool:
+        try:
+            psycopg.connect(self.url(), connect_timeout=1).close()
+            return True
+        except psycopg.Error:
+            return False
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), *args]),
+                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+
+    def start(self) -> "PostgresCluster":
+        self._ctl("-l", str(self.directory / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        _wait_until(self.answers, 30, "PostgreSQL")
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the cluster: `fast` ends every session (as a restart does), `immediate` is a crash."""
+        self._ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        import shutil
+
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def database(self, name: str, template: str | None = None) -> str:
+        """Create a database (a copy of `template` if given) and return its URL."""
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return self.url(name)
