@@ -260,6 +260,9 @@ GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)
 RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connection
+# Limits per client address (docs/protocol.md "Limits per address"); 0 = no limit. Load tests raise them.
+ROOMS_PER_ADDRESS = _env_int("ROOMS_PER_ADDRESS", 5)  # open rooms (waiting, playing or paused)
+DRAFTS_PER_ADDRESS = _env_int("DRAFTS_PER_ADDRESS", 2)  # open drafts
 
 # Time machinery (rooms/clock.py, docs/architecture.md "Time" and "Presence"); tests shorten them.
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks

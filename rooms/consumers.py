@@ -20,6 +20,7 @@ from rooms import services
 from rooms.clock import ensure_clock_running
 from rooms.listing import listing_frame, listing_publisher, live_games, live_games_frame
 from rooms.presence import connection_ended
+from lobby_site.security import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class LobbyConsumer(Consumer):
         # Whether this connection ever opened a draft: only then does its end touch the
         # database (its drafts end with it). An idle lobby socket costs no write at all.
         self.drafted = False
+        # Rooms and drafts are limited per address (docs/protocol.md "Limits per address").
+        self.address = client_address(self.scope)
         await self.accept()
         await listing_publisher.join(self)  # ROOMS_CHANGED comes from the process's publisher
         ensure_clock_running()
@@ -99,7 +102,8 @@ class LobbyConsumer(Consumer):
 
     async def start_room_draft(self, message: ClientFrame) -> None:
         self.drafted = True
-        draft = await database_sync_to_async(services.draft_start)(channel_name=self.channel_name)
+        draft = await database_sync_to_async(services.draft_start)(channel_name=self.channel_name,
+                                                                         address=self.address)
         self.own_draft = draft["draft_id"]
         await self.channel_layer.group_add(services.draft_group(self.own_draft), self.channel_name)
         await self.send_frame(frame(ServerCmd.DRAFT_STARTED, "You are creating a room: others see it coming.",
@@ -130,7 +134,8 @@ class LobbyConsumer(Consumer):
 
     async def create_a_room(self, message: ClientFrame) -> None:
         fields = clean_create_room(message.payload)
-        room, player = await database_sync_to_async(services.room_create)(**fields, channel_name=self.channel_name)
+        room, player = await database_sync_to_async(services.room_create)(**fields, channel_name=self.channel_name,
+                                                                          address=self.address)
         if self.own_draft is not None:
             await self._forget_draft(self.own_draft)
         await self.send_frame(frame(ServerCmd.CREATE_A_ROOM_REP, f"Room \"{room['name']}\" is yours: go to it.",
