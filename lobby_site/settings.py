@@ -260,6 +260,11 @@ GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)
 RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connection
+# Chat (docs/protocol.md "Chat"): lines a second per seat (all its connections together; 0 = no
+# limit), the burst, and how many lines a game keeps (its ChatLine rows; the view shows up to 50).
+CHAT_RATE = _env_float("CHAT_RATE", 1)
+CHAT_BURST = _env_int("CHAT_BURST", 5)
+CHAT_KEPT = _env_int("CHAT_KEPT", 50)
 # Limits per client address (docs/protocol.md "Limits per address"); 0 = no limit. Load tests raise them.
 ROOMS_PER_ADDRESS = _env_int("ROOMS_PER_ADDRESS", 5)  # open rooms (waiting, playing or paused)
 DRAFTS_PER_ADDRESS = _env_int("DRAFTS_PER_ADDRESS", 2)  # open drafts
