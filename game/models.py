@@ -19,6 +19,10 @@ class Game(models.Model):
     # Null once the room is purged: a finished game stays replayable for REPLAY_DAYS without it
     # (docs/operations.md "Retention").
     room = models.OneToOneField(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="game")
+    # Copied from the room when the game begins, so that the list of games and the replays
+    # (public only for watchable rooms) still know them once the room is purged.
+    room_name = models.CharField(max_length=40, blank=True, default="")
+    watchable = models.BooleanField(default=True)
     seed = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLAYING, db_index=True)
     state = models.JSONField()  # game.engine GameState.to_json()
@@ -40,7 +44,8 @@ class Game(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     def __str__(self):
-        return f"Game #{self.pk} of room #{self.room_id} ({self.status}, v{self.version})"
+        room = f"room #{self.room_id}" if self.room_id is not None else "a purged room"
+        return f"Game #{self.pk} of {room} ({self.status}, v{self.version})"
 
 
 class GameLog(models.Model):

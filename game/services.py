@@ -348,7 +348,7 @@ def game_begin_if_ready(*, room_id: int) -> bool:
             return False
         seed = settings.GAME_SEED if settings.GAME_SEED is not None else secrets.randbits(63)
         dealt, events = new_game(room.num_of_players, seed, settings.MAX_TURNS)
-        game = Game.objects.create(room=room, seed=seed, state=dealt.to_json(), version=0, seats=[
+        game = Game.objects.create(room=room, room_name=room.name, watchable=room.watchable, seed=seed, state=dealt.to_json(), version=0, seats=[
             seat_record(player_id=p.pk, name=p.name, is_computer=p.is_computer, level=p.level) for p in players])
         state = _computers_play(game, dealt, events)
         shown = shown_players(game.seats)

@@ -258,6 +258,8 @@ MAX_TURNS = _env_int("MAX_TURNS", 1000)
 HARD_PLAYOUTS = _env_int("HARD_PLAYOUTS", 60)
 GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")
+# `manage.py purge` without --older-than: ended rooms, drafts, saved states, fired deadlines (docs/operations.md).
+PURGE_AFTER_DAYS = _env_float("PURGE_AFTER_DAYS", 30)
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)
 RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connection
 # Chat (docs/protocol.md "Chat"): lines a second per seat (all its connections together; 0 = no
