@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from channels.db import database_sync_to_async
 from lobby_site.consumers import Consumer
 from django.conf import settings
 
 from game import services
+from lobby_site import metrics
 from lobby_site.wire import (
     GAME_CMDS,
     ClientCmd,
@@ -43,6 +45,8 @@ ROOM_CLOSED_CLOSE = 4410  # docs/protocol.md "Room closed by an operator"
 
 
 class GameConsumer(Consumer):
+    metrics_kind = "game"
+
     async def __call__(self, scope, receive, send):
         # However the consumer ends — closed, or cancelled by daphne for being slow to
         # close — its connection ends with it (a plain call, safe while being cancelled).
@@ -96,7 +100,8 @@ class GameConsumer(Consumer):
 
     async def _refuse(self, error: ProtocolError, raw) -> None:
         """Refuse the handshake: whatever went wrong, the answer is UNAUTHORIZED and close 4401."""
-        await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAUTHORIZED, error.field, error.detail), raw))
+        await self.send_frame(metrics.error_counted(
+            refusal_frame(ProtocolError(ErrorCode.UNAUTHORIZED, error.field, error.detail), raw)))
         await self.close(code=UNAUTHORIZED_CLOSE)
 
     async def _hello(self, text_data) -> None:
@@ -156,14 +161,17 @@ class GameConsumer(Consumer):
             message = read_frame(text_data, self.ALLOWED, settings.MAX_FRAME_BYTES, self.limiter)
             await self.COMMANDS[message.cmd](self, message)
         except ProtocolError as error:
-            await self.send_frame(refusal_frame(error, text_data))
+            await self.send_frame(metrics.error_counted(refusal_frame(error, text_data)))
         except Exception:
             # Nothing a client sends may take the connection down; the cause goes to the log.
             logger.exception("game command failed")
 
     async def game_message(self, message: ClientFrame) -> None:
+        started = time.perf_counter()
         await database_sync_to_async(services.game_answer)(
             room_id=self.room_id, seat=self.seat["seat"], payload=message.payload)
+        metrics.MOVES.inc()
+        metrics.MOVE_SECONDS.observe(time.perf_counter() - started)
 
     async def chat(self, message: ClientFrame) -> None:
         await database_sync_to_async(services.game_chat)(
@@ -243,6 +251,8 @@ class WatchConsumer(Consumer):
     so the only state here is the last number sent.
     """
 
+    metrics_kind = "watch"
+
     async def connect(self):
         self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
         self.batch = b"batch=1" in self.scope.get("query_string", b"").split(b"&")
@@ -286,7 +296,7 @@ class WatchConsumer(Consumer):
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, "cmd", "spectators only watch")
             await self.COMMANDS[message.cmd](self, message)
         except ProtocolError as error:
-            await self.send_frame(refusal_frame(error, text_data))
+            await self.send_frame(metrics.error_counted(refusal_frame(error, text_data)))
         except Exception:
             logger.exception("watch command failed")
 

@@ -3,6 +3,8 @@
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from lobby_site import metrics
+
 
 class Consumer(AsyncWebsocketConsumer):
     """A Channels WebSocket consumer that does not visit the ORM thread for every message.
@@ -13,6 +15,24 @@ class Consumer(AsyncWebsocketConsumer):
     handlers reach the database only through `database_sync_to_async`, which does the same
     on that thread as part of its call, so the hop is skipped.
     """
+
+    metrics_kind = ""  # "lobby", "game" or "watch": counted in /metrics while open
+
+    async def __call__(self, scope, receive, send):
+        # However the consumer ends (closed, or cancelled by daphne), an accepted connection
+        # leaves the count of open connections.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if getattr(self, "metrics_counted", False):
+                self.metrics_counted = False
+                metrics.CONNECTIONS.labels(self.metrics_kind).dec()
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        if self.metrics_kind and not getattr(self, "metrics_counted", False):
+            self.metrics_counted = True
+            metrics.CONNECTIONS.labels(self.metrics_kind).inc()
 
     async def dispatch(self, message):
         handler = getattr(self, get_handler_name(message), None)

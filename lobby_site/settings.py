@@ -52,9 +52,9 @@ CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 EXTRA_ORIGINS = _env_list("EXTRA_ORIGINS", "")
 
 
-def _networks(name: str) -> list:
+def _networks(name: str, default: str = "") -> list:
     networks = []
-    for item in _env_list(name, ""):
+    for item in _env_list(name, default):
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
@@ -65,6 +65,12 @@ def _networks(name: str) -> list:
 # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); lobby_site/security.py client_address.
 TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", "")
 TRUSTED_PROXY_NETWORKS = _networks("TRUSTED_PROXIES")
+
+# GET /metrics (lobby_site/metrics.py, docs/operations.md "Metrics"): off (404) unless enabled,
+# then only for these client addresses (IPs or CIDRs; others 403).
+METRICS_ENABLED = _env_bool("METRICS_ENABLED", False)
+METRICS_ADDRESSES = _env_list("METRICS_ADDRESSES", "127.0.0.1,::1")
+METRICS_NETWORKS = _networks("METRICS_ADDRESSES", "127.0.0.1,::1")
 
 # HTTPS: HTTPS=true turns on the redirect, secure cookies and a year of HSTS (with
 # subdomains and preload); each can be overridden. Off by default because TLS usually ends

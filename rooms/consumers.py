@@ -20,6 +20,7 @@ from rooms import services
 from rooms.clock import ensure_clock_running
 from rooms.listing import listing_frame, listing_publisher, live_games, live_games_frame
 from rooms.presence import connection_ended
+from lobby_site import metrics
 from lobby_site.security import client_address
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ def draft_cancelled_frame(draft_id: int, reply_to: int | None = None) -> dict:
 
 
 class LobbyConsumer(Consumer):
+    metrics_kind = "lobby"
+
     async def __call__(self, scope, receive, send):
         # However the consumer ends — closed, or cancelled by daphne for being slow to
         # close — the drafts it opened end with it (a plain call, safe while being cancelled).
@@ -87,7 +90,7 @@ class LobbyConsumer(Consumer):
             await self.COMMANDS[message.cmd](self, message)
         except ProtocolError as error:
             reply_to = None if error.code == ErrorCode.TOO_LARGE else reply_id(text_data)
-            await self.send_frame(error_frame(error, reply_to))
+            await self.send_frame(metrics.error_counted(error_frame(error, reply_to)))
         except Exception:
             # Nothing a client sends may take the connection down; the cause goes to the log.
             logger.exception("lobby command failed")

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Prefetch
 from django.utils import timezone
 
+from lobby_site import metrics
 from lobby_site.names import name_key
 from lobby_site.wire import ErrorCode, ProtocolError
 from rooms import signals
@@ -640,6 +641,8 @@ def deadline_fire(*, deadline_id: int, handler_for: Callable[[str], Callable | N
         if not claimed:
             return False
         deadline = Deadline.objects.get(pk=deadline_id)
+        kind = deadline.kind
+        transaction.on_commit(lambda: metrics.DEADLINES_FIRED.labels(kind).inc())  # /metrics, once it holds
         handler = handler_for(deadline.kind)
         if handler is None:
             logger.warning("deadline %s: no handler for kind %r", deadline.pk, deadline.kind)
