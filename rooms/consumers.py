@@ -62,7 +62,8 @@ class LobbyConsumer(Consumer):
         # database (its drafts end with it). An idle lobby socket costs no write at all.
         self.drafted = False
         # Rooms and drafts are limited per address (docs/protocol.md "Limits per address").
-        self.address = client_address(self.scope)
+        # (A peer that is not an IP address, e.g. a Unix socket path, is cut to the column's size.)
+        self.address = (client_address(self.scope) or "")[:45] or None
         await self.accept()
         await listing_publisher.join(self)  # ROOMS_CHANGED comes from the process's publisher
         ensure_clock_running()
