@@ -35,7 +35,7 @@ class GameLogInline(admin.TabularInline):
 
 @admin.register(Game)
 class GameAdmin(ReadOnlyAdmin):
-    list_display = ("id", "room", "status", "version", "event_count", "seed", "created", "updated", "replay_link")
+    list_display = ("id", "room", "room_name", "status", "version", "event_count", "seed", "created", "updated", "replay_link")
 
     @admin.display(description="replay")
     def replay_link(self, game):
@@ -44,11 +44,13 @@ class GameAdmin(ReadOnlyAdmin):
 
         if game.status in ("finished", "abandoned"):
             return format_html('<a href="{}">replay</a>', reverse("game_replay", args=[game.pk]))
+        if game.room_id is None:  # the room was purged (docs/operations.md "Retention")
+            return "—"
         return format_html('<a href="{}">watch</a>', reverse("room_watch", args=[game.room_id]))
     list_filter = ("status",)
-    search_fields = ("room__name",)
+    search_fields = ("room_name",)
     list_select_related = ("room",)
-    readonly_fields = ("room", "seed", "status", "version", "event_count", "cards", "state", "seats", "recent",
+    readonly_fields = ("room", "room_name", "watchable", "seed", "status", "version", "event_count", "cards", "state", "seats", "recent",
                        "created", "updated")
     inlines = [GameLogInline]
 

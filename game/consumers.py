@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from lobby_site.consumers import DATABASE_DOWN, Consumer, game_service
 from django.conf import settings
 
 from game import services
+from lobby_site import metrics
 from lobby_site.wire import (
     GAME_CMDS,
     ClientCmd,
@@ -44,6 +46,8 @@ UNAVAILABLE_CLOSE = 4503  # HELLO could not reach the database: reconnect later
 
 
 class GameConsumer(Consumer):
+    metrics_kind = "game"
+
     async def __call__(self, scope, receive, send):
         # However the consumer ends — closed, or cancelled by daphne for being slow to
         # close — its connection ends with it (a plain call, safe while being cancelled).
@@ -97,12 +101,13 @@ class GameConsumer(Consumer):
     async def _unavailable(self, raw) -> None:
         """Refuse the handshake for now: the database is down. ERROR UNAVAILABLE, close 4503."""
         logger.warning("the database is unreachable: HELLO refused as UNAVAILABLE")
-        await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), raw))
+        await self.send_frame(metrics.error_counted(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), raw)))
         await self.close(code=UNAVAILABLE_CLOSE)
 
     async def _refuse(self, error: ProtocolError, raw) -> None:
         """Refuse the handshake: whatever went wrong, the answer is UNAUTHORIZED and close 4401."""
-        await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAUTHORIZED, error.field, error.detail), raw))
+        await self.send_frame(metrics.error_counted(
+            refusal_frame(ProtocolError(ErrorCode.UNAUTHORIZED, error.field, error.detail), raw)))
         await self.close(code=UNAUTHORIZED_CLOSE)
 
     async def _hello(self, text_data) -> None:
@@ -166,17 +171,20 @@ class GameConsumer(Consumer):
             message = read_frame(text_data, self.ALLOWED, settings.MAX_FRAME_BYTES, self.limiter)
             await self.COMMANDS[message.cmd](self, message)
         except ProtocolError as error:
-            await self.send_frame(refusal_frame(error, text_data))
+            await self.send_frame(metrics.error_counted(refusal_frame(error, text_data)))
         except DATABASE_DOWN as error:
             logger.warning("the database is unreachable: a game command refused as UNAVAILABLE (%s)", error)
-            await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), text_data))
+            await self.send_frame(metrics.error_counted(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), text_data)))
         except Exception:
             # Nothing a client sends may take the connection down; the cause goes to the log.
             logger.exception("game command failed")
 
     async def game_message(self, message: ClientFrame) -> None:
+        started = time.perf_counter()
         await game_service(services.game_answer)(
             room_id=self.room_id, seat=self.seat["seat"], payload=message.payload)
+        metrics.MOVES.inc()
+        metrics.MOVE_SECONDS.observe(time.perf_counter() - started)
 
     async def chat(self, message: ClientFrame) -> None:
         await game_service(services.game_chat)(
@@ -262,6 +270,8 @@ class WatchConsumer(Consumer):
     so the only state here is the last number sent.
     """
 
+    metrics_kind = "watch"
+
     async def connect(self):
         self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
         self.batch = b"batch=1" in self.scope.get("query_string", b"").split(b"&")
@@ -303,10 +313,10 @@ class WatchConsumer(Consumer):
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, "cmd", "spectators only watch")
             await self.COMMANDS[message.cmd](self, message)
         except ProtocolError as error:
-            await self.send_frame(refusal_frame(error, text_data))
+            await self.send_frame(metrics.error_counted(refusal_frame(error, text_data)))
         except DATABASE_DOWN as error:
             logger.warning("the database is unreachable: a watch command refused as UNAVAILABLE (%s)", error)
-            await self.send_frame(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), text_data))
+            await self.send_frame(metrics.error_counted(refusal_frame(ProtocolError(ErrorCode.UNAVAILABLE), text_data)))
         except Exception:
             logger.exception("watch command failed")
 

@@ -250,9 +250,12 @@ def view_data(*, game_id: int, status: str, version: int, state: GameState, seat
 
 
 def public_view_data(*, game_id: int, status: str, version: int, state: GameState, players: list[dict],
-                     recent_events: list[dict], spectators: int, vote: dict | None = None) -> dict:
-    """Return the public view: a seat's view without `you` and `prompt`, plus `spectators`."""
-    chat = [event for event in recent_events if event.get("event") == "chat"]  # the row keeps the last 50
+                     recent_events: list[dict], spectators: int, vote: dict | None = None,
+                     chat: list[dict] | None = None) -> dict:
+    """Return the public view: a seat's view without `you` and `prompt`, plus `spectators`.
+
+    `chat` is the chat history (game.store.chat_recent); empty at the game's beginning.
+    """
     data = view_data(game_id=game_id, status=status, version=version, state=state, seat=0, players=players,
                      prompt=None, recent_events=recent_events, chat=chat, spectators=spectators)
     del data["you"], data["prompt"]

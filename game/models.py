@@ -16,7 +16,13 @@ class Game(models.Model):
         FINISHED = "finished"
         ABANDONED = "abandoned"
 
-    room = models.OneToOneField(Room, on_delete=models.CASCADE, related_name="game")
+    # Null once the room is purged: a finished game stays replayable for REPLAY_DAYS without it
+    # (docs/operations.md "Retention").
+    room = models.OneToOneField(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="game")
+    # Copied from the room when the game begins, so that the list of games and the replays
+    # (public only for watchable rooms) still know them once the room is purged.
+    room_name = models.CharField(max_length=40, blank=True, default="")
+    watchable = models.BooleanField(default=True)
     seed = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLAYING, db_index=True)
     state = models.JSONField()  # game.engine GameState.to_json()
@@ -38,7 +44,8 @@ class Game(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     def __str__(self):
-        return f"Game #{self.pk} of room #{self.room_id} ({self.status}, v{self.version})"
+        room = f"room #{self.room_id}" if self.room_id is not None else "a purged room"
+        return f"Game #{self.pk} of {room} ({self.status}, v{self.version})"
 
 
 class GameLog(models.Model):
@@ -56,6 +63,31 @@ class GameLog(models.Model):
     class Meta:
         ordering = ["game", "version"]
         constraints = [models.UniqueConstraint(fields=["game", "version"], name="one_log_row_per_version")]
+
+
+class ChatLine(models.Model):
+    """A `chat` event of a game, kept apart from the log: only the last CHAT_KEPT per game stay.
+
+    Chat is a numbered public event like any other (`seq` is its number in the game's public
+    event sequence), but it is not part of the game's history: the log, and so the replays,
+    hold the game, and a chatty table cannot make its log grow. The row is inserted, and the
+    game's older lines beyond CHAT_KEPT deleted, in the change's one write (game/store.py).
+    """
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="chat_lines")
+    seq = models.PositiveIntegerField()
+    seat = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=24)
+    text = models.CharField(max_length=200)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["game", "seq"]
+        constraints = [models.UniqueConstraint(fields=["game", "seq"], name="one_chat_line_per_event")]
+
+    def event(self) -> dict:
+        """Return the line as the `chat` event it was."""
+        return {"event": "chat", "seat": self.seat, "name": self.name, "text": self.text}
 
 
 class SavedGameState(models.Model):

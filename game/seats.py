@@ -30,6 +30,7 @@ class SeatRecord(TypedDict):
     autoplay: bool  # away past AWAY_WAIT: the computer acts for it until it comes back
     human: str | None  # a computer took the seat from this person, who may reclaim it
     level: str | None  # a computer's level (easy, normal, hard); None for a person
+    chat: list[float] | None  # the seat's chat budget: [tokens, at (epoch seconds)]; absent until it chats
 
 
 def seat_record(*, player_id: int, name: str, is_computer: bool, level: str | None = None) -> SeatRecord:

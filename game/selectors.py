@@ -14,14 +14,18 @@ REPLAYABLE = (Game.Status.FINISHED, Game.Status.ABANDONED)
 
 
 def games_replayable() -> QuerySet[Game]:
-    """Return the games whose replay is public: over, watchable, ended within REPLAY_DAYS."""
+    """Return the games whose replay is public: over, watchable, ended within REPLAY_DAYS.
+
+    The game's own copy of `watchable` and the room's name count, so a game stays listed and
+    replayable after its room is purged (docs/operations.md "Retention").
+    """
     since = timezone.now() - timedelta(days=settings.REPLAY_DAYS)
-    return Game.objects.filter(status__in=REPLAYABLE, room__watchable=True, updated__gte=since)
+    return Game.objects.filter(status__in=REPLAYABLE, watchable=True, updated__gte=since)
 
 
 def games_finished(*, player: str = "") -> QuerySet[Game]:
     """Return the replayable games, newest first; `player` keeps those with a seat of that name (any case)."""
-    games = games_replayable().select_related("room").order_by("-updated", "-id")
+    games = games_replayable().order_by("-updated", "-id")
     if player:
         games = games.filter(Q(room__players__name__icontains=player) | Q(seats__icontains=player)).distinct()
     return games
@@ -31,7 +35,7 @@ def game_summary(game: Game) -> dict:
     """Return a finished game as the list shows it: players, winner, turns, length."""
     outcome = game.state.get("outcome")
     names = [record["name"] for record in game.seats]
-    return {"game_id": game.pk, "room": game.room.name, "players": names,
+    return {"game_id": game.pk, "room": game.room_name, "players": names,
             "winner": names[outcome["winner"]] if outcome else None, "turns": game.state.get("turn_count", 0),
             "status": game.status, "ended": game.updated, "minutes": round((game.updated - game.created).total_seconds() / 60)}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 from datetime import UTC, timedelta
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from game import messages
 from game.engine import GameState, IllegalAction, apply, choose, computer_rng, new_game, view
 from game.models import Game, GameLog, SavedGameState
 from game.seats import answers_for, level_of, prompt_retire, seat_record, shown_players
-from game.store import Change, game_read, game_read_locked, game_save, recent_chat
+from game.store import Change, chat_recent, game_read, game_read_locked, game_save
 from lobby_site.names import name_key
 from lobby_site.wire import (
     COMPUTER_LEVELS,
@@ -108,7 +109,7 @@ def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False, spe
         players[seat]["connected"] = True
     data = messages.view_data(game_id=game.pk, status=game.status, version=game.version,
                               state=GameState.from_json(game.state), seat=seat, players=players, prompt=prompt,
-                              recent_events=game.recent, chat=recent_chat(game.recent),
+                              recent_events=game.recent, chat=chat_recent(game.pk),
                               spectators=_spectators(game.room_id) if spectators is None else spectators)
     data["vote"] = _vote(game)
     return data
@@ -359,7 +360,7 @@ def game_begin_if_ready(*, room_id: int) -> bool:
             return False
         seed = settings.GAME_SEED if settings.GAME_SEED is not None else secrets.randbits(63)
         dealt, events = new_game(room.num_of_players, seed, settings.MAX_TURNS)
-        game = Game.objects.create(room=room, seed=seed, state=dealt.to_json(), version=0, seats=[
+        game = Game.objects.create(room=room, room_name=room.name, watchable=room.watchable, seed=seed, state=dealt.to_json(), version=0, seats=[
             seat_record(player_id=p.pk, name=p.name, is_computer=p.is_computer, level=p.level) for p in players])
         state = _computers_play(game, dealt, events)
         shown = shown_players(game.seats)
@@ -453,15 +454,33 @@ def _turn_timeout(deadline) -> None:
 # --- Notices ---------------------------------------------------------------------------------
 
 
+def _chat_allow(record: dict, now: float) -> None:
+    """Take one line from the seat's chat budget (a token bucket kept in its seat record), or refuse.
+
+    CHAT_RATE lines a second, bursts of CHAT_BURST, per seat: every connection of the seat, in
+    any process, draws on the one budget, since it lives in the game row and is saved with the
+    line by the compare-and-set write. A refused line writes nothing.
+    """
+    rate, burst = settings.CHAT_RATE, max(settings.CHAT_BURST, 1)
+    if rate <= 0:
+        return
+    tokens, last = record.get("chat") or (burst, now)
+    tokens = min(burst, tokens + max(0.0, now - last) * rate)
+    if tokens < 1:
+        raise ProtocolError(ErrorCode.RATE_LIMITED, "text", f"at most {rate:g} chat lines a second per seat")
+    record["chat"] = [tokens - 1, now]
+
+
 @_retried
 def game_chat(*, room_id: int, seat: int, payload: dict) -> None:
-    """Broadcast a `chat` event from `seat` in a running game. Compare-and-set."""
+    """Broadcast a `chat` event from `seat` in a running game, within the seat's chat budget. Compare-and-set."""
     game = game_read(room_id)
     if game is None:
         raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
     if game.status not in RUNNING:
         raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, detail="the game is over")
     text = clean_chat(payload)
+    _chat_allow(game.seats[seat], time.time())
     event = {"event": "chat", "seat": seat, "name": game.seats[seat]["name"], "text": text}
     _save(game, *_notice(game, [event]))
 
@@ -826,7 +845,8 @@ def _watch_number(game: Game) -> int:
 def _public_view(game: Game, spectators: int) -> dict:
     return messages.public_view_data(game_id=game.pk, status=game.status, version=game.version,
                                      state=GameState.from_json(game.state), players=shown_players(game.seats),
-                                     recent_events=game.recent, spectators=spectators, vote=_vote(game))
+                                     recent_events=game.recent, spectators=spectators, vote=_vote(game),
+                                     chat=chat_recent(game.pk))
 
 
 class WatchRefused(Exception):

@@ -16,31 +16,42 @@ import functools
 import json
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from game.models import Game, GameLog
+from game.models import ChatLine, Game, GameLog
 from rooms.models import Deadline, Room
 
 RECENT_EVENTS = 20  # docs/protocol.md "View": recent_events holds the last 20 events
-CHAT_EVENTS = 50  # docs/protocol.md "Chat history": the view's `chat` holds the last 50 chat events
+CHAT_SHOWN = 50  # docs/protocol.md "Chat history": the view's `chat` holds at most the last 50 chat events
 
 
 def recent_kept(events: list[dict]) -> list[dict]:
-    """Return what the row's `recent` keeps of `events`: the last 20 events and the last 50 chat events, in order.
+    """Return what the row's `recent` keeps of `events`: the last 20 (chat included, as the streams had them).
 
-    So a snapshot reads both the view's `recent_events` (the last 20) and its `chat` from one
-    column, saved in the same write as every change.
+    The chat history lives in its own capped table (`ChatLine`), so the row every move
+    rewrites stays small however much the table chats.
     """
-    chats = [i for i, event in enumerate(events) if event.get("event") == "chat"][-CHAT_EVENTS:]
-    keep = set(range(max(0, len(events) - RECENT_EVENTS), len(events))) | set(chats)
-    return [event for i, event in enumerate(events) if i in keep]
+    return events[-RECENT_EVENTS:]
 
 
-def recent_chat(recent: list[dict]) -> list[dict]:
-    """Return the view's `chat`: the last 50 chat events of a row's `recent`."""
-    return [event for event in recent if event.get("event") == "chat"][-CHAT_EVENTS:]
+def chat_recent(game_id: int) -> list[dict]:
+    """Return the view's `chat`: the game's last kept chat lines (at most CHAT_SHOWN), oldest first.
+
+    One query, made by snapshots (RESUME, GAME_STATUS, WATCHING, PLAYER_STATE), never by a move.
+    """
+    shown = min(CHAT_SHOWN, max(settings.CHAT_KEPT, 0))
+    lines = list(ChatLine.objects.filter(game_id=game_id).order_by("-seq")[:shown])
+    return [line.event() for line in reversed(lines)]
+
+
+def _chat_lines(game: Game, events: list[dict], now) -> list[ChatLine]:
+    """Return the chat lines of a change's public `events` (numbered from the game's event count)."""
+    return [ChatLine(game_id=game.pk, seq=game.event_count + k, seat=event["seat"], name=event["name"],
+                     text=event["text"], created=now)
+            for k, event in enumerate(events) if event.get("event") == "chat"]
 
 
 # The columns a change reads and writes. The move path reads and writes them with SQL
@@ -114,24 +125,44 @@ def game_save(game: Game, change: Change, fields: tuple[str, ...]) -> bool:
         new["event_count"] = game.event_count + len(change.events)
         new["recent"] = recent_kept(game.recent + change.events)
     values = {name: getattr(game, name) for name in fields} | new
-    log = (GameLog(game_id=game.pk, version=new["version"], seq=game.event_count, events=change.events, created=now)
-           if change.events else None)
+    # Chat is numbered like every public event but kept apart from the log (a chat change
+    # holds only its chat event, so the log row's numbering stays contiguous).
+    chat = _chat_lines(game, change.events, now)
+    logged = [event for event in change.events if event.get("event") != "chat"]
+    log = (GameLog(game_id=game.pk, version=new["version"], seq=game.event_count, events=logged, created=now)
+           if logged else None)
     deadlines = [Deadline(**d) for d in change.deadlines]
     if connection.vendor == "postgresql":
-        saved = _save_in_one_statement(game, read_version, values, log, deadlines, change.room_status, now)
+        saved = _save_in_one_statement(game, read_version, values, log, deadlines, change.room_status, now, chat)
     else:
         with transaction.atomic():
             saved = _save_in_one_statement(game, read_version, values, None, [], None, now)
             if saved:
-                _save_the_rest(game, log, deadlines, change.room_status, now)
+                _save_the_rest(game, log, deadlines, change.room_status, now, chat)
     if saved:
         for name, value in new.items():
             setattr(game, name, value)
     return saved
 
 
-def _save_the_rest(game, log, deadlines, room_status, now) -> None:
+def _chat_trim_sql(kept_before: int) -> str:
+    """Return the DELETE of a game's chat lines beyond the newest `kept_before` (params: game id twice).
+
+    Run in the same statement as the new lines' INSERT, it does not see them: keeping
+    CHAT_KEPT − (new lines) of the old ones leaves CHAT_KEPT in all.
+    """
+    quote = connection.ops.quote_name
+    table, game, seq = quote(ChatLine._meta.db_table), quote("game_id"), quote("seq")
+    return (f"DELETE FROM {table} WHERE {game} = %s AND {seq} NOT IN "
+            f"(SELECT {seq} FROM {table} WHERE {game} = %s ORDER BY {seq} DESC LIMIT {max(kept_before, 0)})")
+
+
+def _save_the_rest(game, log, deadlines, room_status, now, chat) -> None:
     """Write a saved change's log row, deadlines and room status (databases without data-modifying WITH)."""
+    if chat:
+        with connection.cursor() as cursor:
+            cursor.execute(_chat_trim_sql(settings.CHAT_KEPT - len(chat)), [game.pk, game.pk])
+        ChatLine.objects.bulk_create(chat[-settings.CHAT_KEPT:] if settings.CHAT_KEPT > 0 else [])
     if log is not None:
         log.save(force_insert=True)
     if deadlines:
@@ -140,7 +171,7 @@ def _save_the_rest(game, log, deadlines, room_status, now) -> None:
         Room.objects.filter(pk=game.room_id).update(status=room_status, updated=now)
 
 
-def _save_in_one_statement(game, read_version, values, log, deadlines, room_status, now) -> bool:
+def _save_in_one_statement(game, read_version, values, log, deadlines, room_status, now, chat=()) -> bool:
     quote = connection.ops.quote_name
     sets, params = [], []
     for name, value in values.items():
@@ -155,12 +186,17 @@ def _save_in_one_statement(game, read_version, values, log, deadlines, room_stat
             return cursor.rowcount == 1
     sql = [f"WITH moved AS (UPDATE {quote(Game._meta.db_table)} SET {', '.join(sets)} {where} "
            f"RETURNING {quote('id')})"]
-    inserts = ([log] if log is not None else []) + deadlines
+    kept = chat[-settings.CHAT_KEPT:] if chat and settings.CHAT_KEPT > 0 else []
+    inserts = ([log] if log is not None else []) + deadlines + kept
     for k, row in enumerate(inserts):
         columns, row_params = _insert_values(row)
         sql.append(f", ins{k} AS (INSERT INTO {quote(row._meta.db_table)} ({', '.join(columns)}) "
                    f"SELECT {', '.join(['%s'] * len(columns))} FROM moved)")
         params += row_params
+    if chat:
+        trim = _chat_trim_sql(settings.CHAT_KEPT - len(kept))
+        sql.append(f", chat_trimmed AS ({trim} AND EXISTS (SELECT 1 FROM moved))")
+        params += [game.pk, game.pk]
     if room_status is not None:
         sql.append(f", room_changed AS (UPDATE {quote(Room._meta.db_table)} SET {quote('status')} = %s, "
                    f"{quote('updated')} = %s WHERE {quote('id')} = %s AND EXISTS (SELECT 1 FROM moved))")

@@ -43,13 +43,13 @@ def games(request):
 def _replayable(game_id: int):
     from game.selectors import games_replayable
 
-    return get_object_or_404(games_replayable().select_related("room"), pk=game_id)
+    return get_object_or_404(games_replayable(), pk=game_id)
 
 
 def game_replay_page(request, game_id: int):
     """Render a finished game's replay page (static/js/replay.js steps through events.json)."""
     game = _replayable(game_id)
-    return render(request, "game/replay.html", {"game": game, "room": game.room})
+    return render(request, "game/replay.html", {"game": game})
 
 
 def game_events(request, game_id: int):

@@ -34,6 +34,8 @@ def game_service(function):
         _game_threads = ThreadPoolExecutor(max_workers=settings.DB_THREADS, thread_name_prefix="game-db")
     return database_sync_to_async(function, thread_sensitive=False, executor=_game_threads)
 
+from lobby_site import metrics
+
 
 class Consumer(AsyncWebsocketConsumer):
     """A Channels WebSocket consumer that does not visit the ORM thread for every message.
@@ -44,6 +46,24 @@ class Consumer(AsyncWebsocketConsumer):
     handlers reach the database only through `database_sync_to_async`, which does the same
     on that thread as part of its call, so the hop is skipped.
     """
+
+    metrics_kind = ""  # "lobby", "game" or "watch": counted in /metrics while open
+
+    async def __call__(self, scope, receive, send):
+        # However the consumer ends (closed, or cancelled by daphne), an accepted connection
+        # leaves the count of open connections.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if getattr(self, "metrics_counted", False):
+                self.metrics_counted = False
+                metrics.CONNECTIONS.labels(self.metrics_kind).dec()
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        if self.metrics_kind and not getattr(self, "metrics_counted", False):
+            self.metrics_counted = True
+            metrics.CONNECTIONS.labels(self.metrics_kind).inc()
 
     async def dispatch(self, message):
         handler = getattr(self, get_handler_name(message), None)

@@ -2,7 +2,10 @@
 
 import time
 
+from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+
+from lobby_site import metrics
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
@@ -20,6 +23,14 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._swept_at = -self.SWEEP_EVERY
+
+    async def send(self, channel, message):
+        # A full channel drops the message (group_send passes over ChannelFull): count it.
+        try:
+            await super().send(channel, message)
+        except ChannelFull:
+            metrics.LAYER_SEND_FAILURES.labels("full").inc()
+            raise
 
     def _clean_expired(self):
         now = time.monotonic()

@@ -151,7 +151,9 @@ class Matchmaker:
             except BaseException as error:
                 if self._filling is not None and self._filling[0] is room:
                     self._filling = None  # nobody else may wait for a room that will not come
-                room.set_exception(ConnectionError(f"the room was not made: {error!r}"))
+                hint = (" (every bot comes from one address: raise the server's ROOMS_PER_ADDRESS)"
+                        if getattr(error, "code", None) == "LIMIT_REACHED" else "")
+                room.set_exception(ConnectionError(f"the room was not made: {error!r}{hint}"))
                 room.exception()  # retrieved here: maybe no joiner ever waits for it
                 raise
             self.stats.rooms += 1

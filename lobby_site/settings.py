@@ -52,9 +52,9 @@ CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 EXTRA_ORIGINS = _env_list("EXTRA_ORIGINS", "")
 
 
-def _networks(name: str) -> list:
+def _networks(name: str, default: str = "") -> list:
     networks = []
-    for item in _env_list(name, ""):
+    for item in _env_list(name, default):
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
@@ -65,6 +65,12 @@ def _networks(name: str) -> list:
 # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); lobby_site/security.py client_address.
 TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", "")
 TRUSTED_PROXY_NETWORKS = _networks("TRUSTED_PROXIES")
+
+# GET /metrics (lobby_site/metrics.py, docs/operations.md "Metrics"): off (404) unless enabled,
+# then only for these client addresses (IPs or CIDRs; others 403).
+METRICS_ENABLED = _env_bool("METRICS_ENABLED", False)
+METRICS_ADDRESSES = _env_list("METRICS_ADDRESSES", "127.0.0.1,::1")
+METRICS_NETWORKS = _networks("METRICS_ADDRESSES", "127.0.0.1,::1")
 
 # HTTPS: HTTPS=true turns on the redirect, secure cookies and a year of HSTS (with
 # subdomains and preload); each can be overridden. Off by default because TLS usually ends
@@ -261,8 +267,18 @@ HARD_PLAYOUTS = _env_int("HARD_PLAYOUTS", 60)
 DB_THREADS = _env_int("DB_THREADS", 1)
 GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")
+# `manage.py purge` without --older-than: ended rooms, drafts, saved states, fired deadlines (docs/operations.md).
+PURGE_AFTER_DAYS = _env_float("PURGE_AFTER_DAYS", 30)
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)
 RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connection
+# Chat (docs/protocol.md "Chat"): lines a second per seat (all its connections together; 0 = no
+# limit), the burst, and how many lines a game keeps (its ChatLine rows; the view shows up to 50).
+CHAT_RATE = _env_float("CHAT_RATE", 1)
+CHAT_BURST = _env_int("CHAT_BURST", 5)
+CHAT_KEPT = _env_int("CHAT_KEPT", 50)
+# Limits per client address (docs/protocol.md "Limits per address"); 0 = no limit. Load tests raise them.
+ROOMS_PER_ADDRESS = _env_int("ROOMS_PER_ADDRESS", 5)  # open rooms (waiting, playing or paused)
+DRAFTS_PER_ADDRESS = _env_int("DRAFTS_PER_ADDRESS", 2)  # open drafts
 
 # Time machinery (rooms/clock.py, docs/architecture.md "Time" and "Presence"); tests shorten them.
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks

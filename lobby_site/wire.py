@@ -87,6 +87,7 @@ class ErrorCode(StrEnum):
     ROOM_NOT_FOUND = "ROOM_NOT_FOUND"
     ROOM_FULL = "ROOM_FULL"
     NAME_TAKEN = "NAME_TAKEN"
+    LIMIT_REACHED = "LIMIT_REACHED"  # docs/protocol.md "Limits per address"
     # game
     GAME_NOT_STARTED = "GAME_NOT_STARTED"
     GAME_PAUSED = "GAME_PAUSED"
@@ -114,6 +115,7 @@ ERROR_TEXT = {
     ErrorCode.ROOM_NOT_FOUND: "There is no such room.",
     ErrorCode.ROOM_FULL: "That room has no free seat.",
     ErrorCode.NAME_TAKEN: "That name is already taken in this room.",
+    ErrorCode.LIMIT_REACHED: "You already have as many open rooms or drafts as allowed: finish or cancel one first.",
     ErrorCode.GAME_NOT_STARTED: "The game has not begun yet.",
     ErrorCode.GAME_PAUSED: "The game is paused.",
     ErrorCode.STALE_PROMPT: "That prompt is no longer current.",

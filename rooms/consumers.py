@@ -20,6 +20,8 @@ from rooms import services
 from rooms.clock import ensure_clock_running
 from rooms.listing import listing_frame, listing_publisher, live_games, live_games_frame
 from rooms.presence import connection_ended
+from lobby_site import metrics
+from lobby_site.security import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ def draft_cancelled_frame(draft_id: int, reply_to: int | None = None) -> dict:
 
 
 class LobbyConsumer(Consumer):
+    metrics_kind = "lobby"
+
     async def __call__(self, scope, receive, send):
         # However the consumer ends — closed, or cancelled by daphne for being slow to
         # close — the drafts it opened end with it (a plain call, safe while being cancelled).
@@ -57,6 +61,9 @@ class LobbyConsumer(Consumer):
         # Whether this connection ever opened a draft: only then does its end touch the
         # database (its drafts end with it). An idle lobby socket costs no write at all.
         self.drafted = False
+        # Rooms and drafts are limited per address (docs/protocol.md "Limits per address").
+        # (A peer that is not an IP address, e.g. a Unix socket path, is cut to the column's size.)
+        self.address = (client_address(self.scope) or "")[:45] or None
         await self.accept()
         await listing_publisher.join(self)  # ROOMS_CHANGED comes from the process's publisher
         ensure_clock_running()
@@ -84,10 +91,10 @@ class LobbyConsumer(Consumer):
             await self.COMMANDS[message.cmd](self, message)
         except ProtocolError as error:
             reply_to = None if error.code == ErrorCode.TOO_LARGE else reply_id(text_data)
-            await self.send_frame(error_frame(error, reply_to))
+            await self.send_frame(metrics.error_counted(error_frame(error, reply_to)))
         except DATABASE_DOWN as error:
             logger.warning("the database is unreachable: a lobby command refused as UNAVAILABLE (%s)", error)
-            await self.send_frame(error_frame(ErrorCode.UNAVAILABLE, reply_id(text_data)))
+            await self.send_frame(metrics.error_counted(error_frame(ErrorCode.UNAVAILABLE, reply_id(text_data))))
         except Exception:
             # Nothing a client sends may take the connection down; the cause goes to the log.
             logger.exception("lobby command failed")
@@ -102,7 +109,8 @@ class LobbyConsumer(Consumer):
 
     async def start_room_draft(self, message: ClientFrame) -> None:
         self.drafted = True
-        draft = await database_sync_to_async(services.draft_start)(channel_name=self.channel_name)
+        draft = await database_sync_to_async(services.draft_start)(channel_name=self.channel_name,
+                                                                         address=self.address)
         self.own_draft = draft["draft_id"]
         await self.channel_layer.group_add(services.draft_group(self.own_draft), self.channel_name)
         await self.send_frame(frame(ServerCmd.DRAFT_STARTED, "You are creating a room: others see it coming.",
@@ -133,7 +141,8 @@ class LobbyConsumer(Consumer):
 
     async def create_a_room(self, message: ClientFrame) -> None:
         fields = clean_create_room(message.payload)
-        room, player = await database_sync_to_async(services.room_create)(**fields, channel_name=self.channel_name)
+        room, player = await database_sync_to_async(services.room_create)(**fields, channel_name=self.channel_name,
+                                                                          address=self.address)
         if self.own_draft is not None:
             await self._forget_draft(self.own_draft)
         await self.send_frame(frame(ServerCmd.CREATE_A_ROOM_REP, f"Room \"{room['name']}\" is yours: go to it.",

@@ -25,6 +25,9 @@ class Room(models.Model):
     spectators = models.IntegerField(default=0)
     spectators_shown = models.IntegerField(default=0)
     spectators_told = models.DateTimeField(null=True, blank=True)
+    # The client address that created it (lobby_site.security.client_address): ROOMS_PER_ADDRESS
+    # counts the open rooms of an address (docs/protocol.md "Limits per address"); "" if unknown.
+    address = models.CharField(max_length=45, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["created", "id"]
@@ -77,6 +80,8 @@ class RoomDraft(models.Model):
     process = models.CharField(max_length=100, blank=True, db_index=True)
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     ended = models.DateTimeField(null=True, blank=True)
+    # The creator's client address: DRAFTS_PER_ADDRESS counts the open drafts of an address.
+    address = models.CharField(max_length=45, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["since", "id"]

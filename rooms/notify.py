@@ -18,6 +18,8 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from lobby_site import metrics
+
 logger = logging.getLogger(__name__)
 
 LOBBY_GROUP = "lobby"
@@ -44,6 +46,7 @@ class _Outbox:
                 # A lost send is recovered by the clients (a msg_id gap, or silence, makes
                 # them ask for the game's status); it must not stop the sends after it.
                 logger.exception("group send to %s failed", group)
+                metrics.LAYER_SEND_FAILURES.labels("error").inc()
 
 
 _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()
@@ -76,7 +79,11 @@ def send_now(group: str, message: dict) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        async_to_sync(get_channel_layer().group_send)(group, message)
+        try:
+            async_to_sync(get_channel_layer().group_send)(group, message)
+        except Exception:
+            metrics.LAYER_SEND_FAILURES.labels("error").inc()
+            raise
         return
     _enqueue(group, message)
 

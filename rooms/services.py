@@ -17,10 +17,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Prefetch
 from django.utils import timezone
 
+from lobby_site import metrics
 from lobby_site.names import name_key
 from lobby_site.wire import ErrorCode, ProtocolError
 from rooms import signals
@@ -158,6 +159,38 @@ def _notify_roommates(room_id: int) -> None:
     send_on_commit(room_group(room_id), {"type": "roommates.changed"})
 
 
+# --- Limits per address (docs/protocol.md "Limits per address") ----------------------------
+
+OPEN_ROOM_STATUSES = (Room.Status.WAITING, Room.Status.PLAYING, Room.Status.PAUSED)
+
+
+def _address_lock(kind: str, address: str) -> None:
+    """Queue the transactions that count and then create `kind` for one address (PostgreSQL).
+
+    A transaction-scoped advisory lock on a hash of the kind and address: two creations from
+    one address at once (in two processes) count one after the other, so neither overshoots.
+    SQLite's IMMEDIATE transactions are serial already.
+    """
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"{kind}:{address}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _address_limit(kind: str, address: str | None, limit: int, count) -> None:
+    """Raise LIMIT_REACHED (field `<kind>_per_address`) if `address` already has `limit` open ones.
+
+    Call it inside the creating transaction. An unknown address (no peer in the scope: the
+    in-process test communicator) and a limit of 0 are not limited.
+    """
+    if not address or limit <= 0:
+        return
+    _address_lock(kind, address)
+    if count() >= limit:
+        raise ProtocolError(ErrorCode.LIMIT_REACHED, f"{kind}_per_address",
+                            f"at most {limit} open {kind} per address")
+
+
 # --- Rooms and seats ------------------------------------------------------------------------
 
 
@@ -192,10 +225,12 @@ def _computer_names(count: int, taken_keys: set[str]) -> list[str]:
 
 def room_create(*, room_name: str, num_of_players: int, user_name: str, computers: int = 0,
                 draft_id: int | None = None, channel_name: str | None = None,
-                watchable: bool = True, level: str = "normal") -> tuple[dict, dict]:
+                watchable: bool = True, level: str = "normal", address: str | None = None) -> tuple[dict, dict]:
     """Create a room with its creator in seat 0 and `computers` computers in seats 1…k.
 
-    `watchable` false keeps spectators out (docs/protocol.md "Spectators").
+    `watchable` false keeps spectators out (docs/protocol.md "Spectators"). `address` (the
+    creator's client address) may have at most ROOMS_PER_ADDRESS open rooms, counted in this
+    transaction under an advisory lock per address; over it, LIMIT_REACHED.
 
     Resolves the draft `draft_id` (which must be an open draft of this connection,
     `channel_name`) and any other open draft of the connection: their waiters get
@@ -215,7 +250,10 @@ def room_create(*, room_name: str, num_of_players: int, user_name: str, computer
         if channel_name:
             drafts = list(RoomDraft.objects.select_for_update()
                           .filter(status=RoomDraft.Status.OPEN, creator_channel=channel_name))
-        room = Room.objects.create(name=room_name, num_of_players=num_of_players, watchable=watchable)
+        _address_limit("rooms", address, settings.ROOMS_PER_ADDRESS, lambda: Room.objects.filter(
+            address=address, status__in=OPEN_ROOM_STATUSES).count())
+        room = Room.objects.create(name=room_name, num_of_players=num_of_players, watchable=watchable,
+                                   address=address or "")
         player, token = _seat_person(room, 0, user_name)
         for seat, name in enumerate(computer_names, start=1):
             _seat_computer(room, seat, name, level)
@@ -362,17 +400,21 @@ def _draft_end(draft: RoomDraft, status: str, *, room: Room | None = None, room_
     send_on_commit(draft_group(draft.pk), event)
 
 
-def draft_start(*, channel_name: str) -> dict:
+def draft_start(*, channel_name: str, address: str | None = None) -> dict:
     """Open a draft for the lobby connection `channel_name`, or return the one it has open.
 
-    Schedules its DRAFT_TIMEOUT deadline. Takes no lock: a connection's frames are
-    handled one after another.
+    Schedules its DRAFT_TIMEOUT deadline. `address` may have at most DRAFTS_PER_ADDRESS open
+    drafts (LIMIT_REACHED), counted under an advisory lock per address; otherwise takes no
+    lock: a connection's frames are handled one after another.
     """
     with transaction.atomic():
         draft = RoomDraft.objects.filter(status=RoomDraft.Status.OPEN, creator_channel=channel_name).first()
         if draft is None:
+            _address_limit("drafts", address, settings.DRAFTS_PER_ADDRESS, lambda: RoomDraft.objects.filter(
+                address=address, status=RoomDraft.Status.OPEN).count())
             process_beat(unless_recent=True)
-            draft = RoomDraft.objects.create(creator_channel=channel_name, process=PROCESS_NAME)
+            draft = RoomDraft.objects.create(creator_channel=channel_name, process=PROCESS_NAME,
+                                             address=address or "")
             deadline_schedule(kind=DRAFT_TIMEOUT_KIND, due_at=_seconds_from_now(settings.DRAFT_TIMEOUT),
                               draft_id=draft.pk)
             _notify_lobby()
@@ -599,6 +641,8 @@ def deadline_fire(*, deadline_id: int, handler_for: Callable[[str], Callable | N
         if not claimed:
             return False
         deadline = Deadline.objects.get(pk=deadline_id)
+        kind = deadline.kind
+        transaction.on_commit(lambda: metrics.DEADLINES_FIRED.labels(kind).inc())  # /metrics, once it holds
         handler = handler_for(deadline.kind)
         if handler is None:
             logger.warning("deadline %s: no handler for kind %r", deadline.pk, deadline.kind)

@@ -23,6 +23,9 @@ TEST_SECRET_KEY = f"test-only-{uuid.uuid4().hex}{uuid.uuid4().hex}"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
+ADDRESS_LIMITS_RAISED = {"ROOMS_PER_ADDRESS": "1000000", "DRAFTS_PER_ADDRESS": "1000000"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -37,6 +40,10 @@ def server_env(database_url: str, redis_url: str | None = None, **settings) -> d
         env["REDIS_URL"] = redis_url
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("SECRET_KEY", TEST_SECRET_KEY)
+    # Every test client connects from 127.0.0.1, and module-scoped servers outlive many rooms:
+    # the per-address limits are raised unless a test sets them (tests/lobby/test_address_limits.py).
+    for name, value in ADDRESS_LIMITS_RAISED.items():
+        env.setdefault(name, value)
     env.update({k: str(v) for k, v in settings.items()})
     return env
 

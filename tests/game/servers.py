@@ -50,13 +50,15 @@ async def seated_clients(ws_url: str, room_id: int, tokens: list[str]) -> list[W
 
 
 def game_row(database_url: str, room_id: int) -> dict:
-    """Read a room's game straight from the database: {"state", "status", "seats", "events"}."""
+    """Read a room's game straight from the database: {"state", "status", "seats", "events"} (log and chat)."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT id, state, status, seats, event_count FROM game_game WHERE room_id = %s",
                            (room_id,)).fetchone()
         games = conn.execute("SELECT count(*) FROM game_game WHERE room_id = %s", (room_id,)).fetchone()[0]
         events = conn.execute("SELECT coalesce(sum(jsonb_array_length(events)), 0) FROM game_gamelog "
                               "WHERE game_id = %s", (row[0],)).fetchone()[0]
+        # Chat lines are numbered public events kept in their own (capped) table, not the log.
+        events += conn.execute("SELECT count(*) FROM game_chatline WHERE game_id = %s", (row[0],)).fetchone()[0]
     state = row[1] if isinstance(row[1], dict) else json.loads(row[1])
     seats = row[3] if isinstance(row[3], list) else json.loads(row[3])
     return {"state": state, "status": row[2], "seats": seats, "event_count": row[4], "events": events,

@@ -17,8 +17,8 @@ async def lobby(channel_layers, transactional_db):
     """Return a function that opens lobby connections; all are closed and the clock stopped after."""
     clients: list[LobbyClient] = []
 
-    async def open_lobby() -> LobbyClient:
-        client = await LobbyClient().connect()
+    async def open_lobby(address: str | None = None, headers: list | None = None) -> LobbyClient:
+        client = await LobbyClient(address, headers).connect()
         clients.append(client)
         return client
 

@@ -19,8 +19,10 @@ QUIET = 0.3  # seconds to listen when checking that nothing arrives
 class LobbyClient:
     """One lobby connection: send commands, read frames, skip ROOMS_CHANGED pushes on request."""
 
-    def __init__(self):
-        self.communicator = WebsocketCommunicator(LobbyConsumer.as_asgi(), "/ws/lobby/")
+    def __init__(self, address: str | None = None, headers: list | None = None):
+        self.communicator = WebsocketCommunicator(LobbyConsumer.as_asgi(), "/ws/lobby/", headers=headers)
+        if address is not None:  # the peer, as daphne gives it (the communicator gives none)
+            self.communicator.scope["client"] = [address, 50000]
         self.last_msg_id = 0
         self.pushes: list[dict] = []  # ROOMS_CHANGED frames skipped by expect()
         self.closed = False

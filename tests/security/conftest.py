@@ -10,12 +10,14 @@ from tests.servers import Daphne, postgres_database, server_env
 def site(tmp_path_factory):
     """One daphne on its own PostgreSQL database: (database URL, server, log path).
 
-    DEBUG is unset, as in production; the rate limit is high so the frame tests measure
+    DEBUG is unset, as in production; the rate limits are high so the frame tests measure
     the checks, not the pace.
     """
     log = tmp_path_factory.mktemp("site") / "daphne.log"
     with postgres_database() as database_url:
-        env = server_env(database_url, RATE_LIMIT=100000, ROOMMATE_INTERVAL=60, GAME_SEED=7)
+        # Chat unlimited and every line kept: the fuzz test counts the chat lines as events.
+        env = server_env(database_url, RATE_LIMIT=100000, ROOMMATE_INTERVAL=60, GAME_SEED=7,
+                         CHAT_RATE=0, CHAT_KEPT=1000000)
         env.pop("DEBUG", None)
         server = Daphne(env, log_path=log).start()
         try:

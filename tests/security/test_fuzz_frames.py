@@ -205,12 +205,13 @@ def run_frames(socket: Socket, strategy, tally: Tally, game: bool) -> None:
 
 
 def counts(database_url: str) -> dict:
-    """Rows of the lobby and game tables, and `events`: the public events the game log holds."""
+    """Rows of the lobby and game tables, and `events`: the public events the game log and chat table hold."""
     with psycopg.connect(database_url) as conn:
         found = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                  for table in ("rooms_room", "rooms_player", "rooms_roomdraft", "game_game")}
         found["events"] = conn.execute(
             "SELECT coalesce(sum(jsonb_array_length(events)), 0) FROM game_gamelog").fetchone()[0]
+        found["events"] += conn.execute("SELECT count(*) FROM game_chatline").fetchone()[0]
         return found
 
 
