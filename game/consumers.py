@@ -30,6 +30,7 @@ from lobby_site.wire import (
     wants_batches,
     clean_level,
 )
+from rooms import services as rooms_services
 from rooms.clock import ensure_clock_running
 from rooms.notify import room_group, seat_group
 from rooms.presence import connection_ended, connection_opened
@@ -55,6 +56,7 @@ class GameConsumer(Consumer):
     async def connect(self):
         self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
         self.seat: dict | None = None  # {"player_id", "seat", "name"} once HELLO succeeded
+        self.token: str | None = None  # the seat's token: a rematch seat's token derives from it
         self.hello_seen = False
         self.batch = False  # the client asked for several frames per message (HELLO "batch")
         self.limiter = RateLimiter(settings.RATE_LIMIT)
@@ -105,8 +107,8 @@ class GameConsumer(Consumer):
         self.tasks.pop("hello").cancel()
         try:
             message = parse_frame(text_data, frozenset({ClientCmd.HELLO}), settings.MAX_FRAME_BYTES)
-            seat = await database_sync_to_async(services.seat_authenticate)(
-                room_id=self.room_id, token=clean_hello(message.payload, self.room_id))
+            token = clean_hello(message.payload, self.room_id)
+            seat = await database_sync_to_async(services.seat_authenticate)(room_id=self.room_id, token=token)
         except ProtocolError as error:
             await self._refuse(error, text_data)
             return
@@ -126,7 +128,7 @@ class GameConsumer(Consumer):
             logger.exception("opening a game connection failed")
             await self.close(code=1011)
             return
-        self.seat = seat
+        self.seat, self.token = seat, token
         await self.send_texts([encode(frame) for frame in opened["frames"]])
         connection_opened(self.channel_name, seat["player_id"])
         if opened["waiting"]:
@@ -188,6 +190,20 @@ class GameConsumer(Consumer):
         await database_sync_to_async(services.game_add_computer)(
             room_id=self.room_id, seat=self.seat["seat"], level=clean_level(message.payload))
 
+    async def rematch(self, message: ClientFrame) -> None:
+        """REMATCH: the first one makes the rematch and seats the asker (JOIN_ROOM_REP); later ones get the offer."""
+        made = await database_sync_to_async(rooms_services.room_rematch)(
+            room_id=self.room_id, seat=self.seat["seat"], token=self.token)
+        if "offer" in made:
+            await self.send_frame(services.messages.rematch_offer_frame(made["offer"], message.msg_id))
+        else:
+            await self.send_frame(services.messages.rematch_joined_frame(made["room"], made["player"], message.msg_id))
+
+    async def join_rematch(self, message: ClientFrame) -> None:
+        room, player = await database_sync_to_async(rooms_services.rematch_join)(
+            room_id=self.room_id, seat=self.seat["seat"], token=self.token)
+        await self.send_frame(services.messages.rematch_joined_frame(room, player, message.msg_id))
+
     async def hello_again(self, message: ClientFrame) -> None:
         raise ProtocolError(ErrorCode.INVALID, "cmd", "this connection has already said HELLO")
 
@@ -200,6 +216,8 @@ class GameConsumer(Consumer):
         ClientCmd.LEAVE_REQUEST: leave_request,
         ClientCmd.LEAVE: leave,
         ClientCmd.ADD_COMPUTER: add_computer,
+        ClientCmd.REMATCH: rematch,
+        ClientCmd.JOIN_REMATCH: join_rematch,
     }
     ALLOWED = frozenset(COMMANDS)
 
@@ -222,6 +240,10 @@ class GameConsumer(Consumer):
             await self.send_frame(services.messages.roommates_frame(data))
 
 
+    async def rematch_offer(self, event):
+        """Someone made this finished game's rematch (`rematch.offer`): offer it."""
+        await self.send_frame(services.messages.rematch_offer_frame({"room_id": event["room_id"], "from": event["from"]}))
+
     async def room_closed(self, event):
         """An operator closed the room (`room.closed`): say so, then close with 4410."""
         await self.send_frame(services.messages.room_closed_frame(event["reason"]))
@@ -232,7 +254,8 @@ class GameConsumer(Consumer):
 NOT_WATCHABLE_CLOSE = 4403
 NO_ROOM_CLOSE = 4404
 WATCH_REFUSED = frozenset({ClientCmd.CHAT, ClientCmd.GAME_MESSAGE, ClientCmd.LEAVE_REQUEST, ClientCmd.LEAVE,
-                           ClientCmd.ADD_COMPUTER, ClientCmd.HELLO})
+                           ClientCmd.ADD_COMPUTER, ClientCmd.HELLO, ClientCmd.REMATCH,
+                           ClientCmd.JOIN_REMATCH})
 
 
 class WatchConsumer(Consumer):

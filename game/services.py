@@ -51,6 +51,7 @@ from rooms.services import (
     deadline_cancel,
     deadline_schedule,
     player_data,
+    rematch_offered,
     room_close,
     room_data,
     token_hash,
@@ -787,8 +788,12 @@ def seat_hello(*, room_id: int, player_id: int) -> dict:
     names = [record["name"] for record in game.seats]
     record = game.seats[player.seat]
     resume = _view(game, player.seat, prompt=record["prompt"], here=True, spectators=room.spectators)
-    return {"frames": [messages.connected_frame(room_data(room, names=names), player_data(player)),
-                       messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"])], "waiting": False}
+    frames = [messages.connected_frame(room_data(room, names=names), player_data(player)),
+              messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"])]
+    offer = rematch_offered(room_id=room_id) if room.status == Room.Status.FINISHED else None
+    if offer is not None:  # a rematch was offered while this seat was away: offer it again
+        frames.append(messages.rematch_offer_frame(offer))
+    return {"frames": frames, "waiting": False}
 
 
 # --- Spectators (docs/protocol.md "Spectators") -----------------------------------------------

@@ -25,6 +25,12 @@ class Room(models.Model):
     spectators = models.IntegerField(default=0)
     spectators_shown = models.IntegerField(default=0)
     spectators_told = models.DateTimeField(null=True, blank=True)
+    # A rematch (docs/protocol.md "Rematch"): the finished room this one replays, who asked for
+    # it, and until when its free seats are kept for the old game's people (null: open to all).
+    rematch_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="rematch")
+    rematch_from = models.CharField(max_length=24, blank=True)
+    reserved_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created", "id"]
