@@ -41,6 +41,7 @@ HELLO_TIMEOUT = 10  # seconds (docs/protocol.md): the first frame must be HELLO 
 UNAUTHORIZED_CLOSE = 4401
 LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
 ROOM_CLOSED_CLOSE = 4410  # docs/protocol.md "Room closed by an operator"
+OPENED_ELSEWHERE_CLOSE = 4409  # a newer connection of the seat took over (CONNECTIONS_PER_SEAT)
 
 
 class GameConsumer(Consumer):
@@ -239,6 +240,10 @@ class GameConsumer(Consumer):
         if data is not None:
             await self.send_frame(services.messages.roommates_frame(data))
 
+
+    async def seat_superseded(self, event):
+        """The seat has more than CONNECTIONS_PER_SEAT connections and this one is the oldest (`seat.superseded`)."""
+        await self.close(code=OPENED_ELSEWHERE_CLOSE)
 
     async def rematch_offer(self, event):
         """Someone made this finished game's rematch (`rematch.offer`): offer it."""

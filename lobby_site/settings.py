@@ -260,6 +260,8 @@ GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")
 MAX_FRAME_BYTES = _env_int("MAX_FRAME_BYTES", 16384)
 RATE_LIMIT = _env_float("RATE_LIMIT", 20)  # client frames per second per connection
+# Live game connections per seat; a newer one's HELLO closes the oldest with 4409 (0 = no limit).
+CONNECTIONS_PER_SEAT = _env_int("CONNECTIONS_PER_SEAT", 3)
 
 # Time machinery (rooms/clock.py, docs/architecture.md "Time" and "Presence"); tests shorten them.
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks

@@ -27,7 +27,7 @@ from lobby_site.names import name_key
 from lobby_site.wire import ROOM_NAME_MAX, ErrorCode, ProtocolError
 from rooms import signals
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft, ServerProcess
-from rooms.notify import LOBBY_GROUP, room_group, seat_group, send_on_commit
+from rooms.notify import LOBBY_GROUP, room_group, seat_group, send_on_commit, send_to_channel_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -580,21 +580,43 @@ def _grace_start(player: Player, *, since: datetime) -> None:
                       room_id=player.room_id, player_id=player.pk)
 
 
-def _presence_settle(player_ids: set[int], *, ended: datetime) -> list[tuple]:
+def _connections_over_limit(rows: list[tuple], opened: set[int]) -> None:
+    """Close the oldest game connections of each seat in `opened` beyond CONNECTIONS_PER_SEAT (4409, after commit).
+
+    `rows` are the seats' live connections: (player_id, channel_name, opened, id).
+    """
+    limit = settings.CONNECTIONS_PER_SEAT
+    by_seat: dict[int, list[tuple]] = {}
+    for row in rows:
+        if row[0] in opened:
+            by_seat.setdefault(row[0], []).append(row)
+    for seat_rows in by_seat.values():
+        seat_rows.sort(key=lambda row: (row[2], row[3]))
+        for _, channel_name, _, _ in seat_rows[:max(0, len(seat_rows) - limit)]:
+            send_to_channel_on_commit(channel_name, {"type": "seat.superseded"})
+
+
+def _presence_settle(player_ids: set[int], *, ended: datetime, opened: set[int] = frozenset()) -> list[tuple]:
     """Bring `Player.connected` in line with the seats' Connection rows; return the changes by room.
 
     A seat that gained its first connection stops its DISCONNECT_GRACE; one that lost its
     last starts it if its room still waits. Returns [(signal, room_id, room_status, [seats])]
     to send after commit — one per room and direction, so a game hears of all its seats that
     came back in one change. A constant number of queries for the whole batch, plus the grace
-    of each waiting-room seat that lost its last connection. Locks the players' rows, in id
-    order (so two processes settling the same seats queue).
+    of each waiting-room seat that lost its last connection. Seats in `opened` (they gained a
+    connection) keep at most CONNECTIONS_PER_SEAT: the oldest beyond it are closed, from the
+    same read of the rows. Locks the players' rows, in id order (so two processes settling the
+    same seats queue).
     """
     if not player_ids:
         return []
     players = list(Player.objects.select_for_update().filter(pk__in=player_ids).order_by("pk")
                    .select_related("room").only("pk", "seat", "connected", "is_computer", "room__status"))
-    live = set(Connection.objects.filter(player_id__in=player_ids).values_list("player_id", flat=True))
+    rows = list(Connection.objects.filter(player_id__in=player_ids)
+                .values_list("player_id", "channel_name", "opened", "pk"))
+    live = {row[0] for row in rows}
+    if opened and settings.CONNECTIONS_PER_SEAT > 0:
+        _connections_over_limit(rows, opened)
     came = [p for p in players if p.pk in live and not p.connected and not p.is_computer]
     went = [p for p in players if p.pk not in live and p.connected]
     if came:
@@ -644,7 +666,7 @@ def connections_apply(*, opened: list[tuple[str, int]] = (), closed: list[str] =
             for draft in RoomDraft.objects.select_for_update().filter(status=RoomDraft.Status.OPEN,
                                                                       creator_channel__in=closed):
                 _draft_end(draft, RoomDraft.Status.CANCELLED)
-        changed = _presence_settle(affected, ended=timezone.now())
+        changed = _presence_settle(affected, ended=timezone.now(), opened={player_id for _, player_id in opened})
     _presence_tell(changed)
 
 
