@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_game_browser import ANSWER, WAIT_MS, keep_screenshot, lobby_request, no_screenshot, open_seat
+from tests.e2e.test_game_browser import ANSWER, WAIT_MS, keep_screens, lobby_request, no_screenshot, open_seat
 from tests.servers import Daphne, server_env, sqlite_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -63,10 +63,11 @@ def test_two_people_play_again(server, browser):
     assert new_room != room_id
     expect(ann.locator("#room-name")).to_have_text("Friday table – rematch")
     expect(ann.locator("#waiting")).to_contain_text("Waiting for 1 more player", timeout=WAIT_MS)
+    keep_screens(ann, "screen_waiting_room")
 
     expect(bob.locator("#rematch-offer")).to_have_text("Ann offers a rematch. Join", timeout=WAIT_MS)
     expect(bob.locator("#play-again")).to_be_hidden()
-    keep_screenshot(bob, "rematch_offer")
+    keep_screens(bob, "screen_rematch_offer")
     bob.locator("#join-rematch").click()
     bob.wait_for_url(f"{server.http_url}/rooms/{new_room}/", timeout=WAIT_MS)
 
