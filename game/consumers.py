@@ -32,6 +32,7 @@ from lobby_site.wire import (
     wants_batches,
     clean_level,
 )
+from rooms import services as rooms_services
 from rooms.clock import ensure_clock_running
 from rooms.notify import room_group
 from rooms.presence import connection_ended, connection_opened
@@ -43,6 +44,7 @@ UNAUTHORIZED_CLOSE = 4401
 LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
 ROOM_CLOSED_CLOSE = 4410  # docs/protocol.md "Room closed by an operator"
 UNAVAILABLE_CLOSE = 4503  # HELLO could not reach the database: reconnect later
+OPENED_ELSEWHERE_CLOSE = 4409  # a newer connection of the seat took over (CONNECTIONS_PER_SEAT)
 
 
 class GameConsumer(Consumer):
@@ -60,6 +62,7 @@ class GameConsumer(Consumer):
     async def connect(self):
         self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
         self.seat: dict | None = None  # {"player_id", "seat", "name"} once HELLO succeeded
+        self.token: str | None = None  # the seat's token: a rematch seat's token derives from it
         self.hello_seen = False
         self.batch = False  # the client asked for several frames per message (HELLO "batch")
         self.limiter = RateLimiter(settings.RATE_LIMIT)
@@ -141,7 +144,7 @@ class GameConsumer(Consumer):
             await self.close(code=UNAVAILABLE_CLOSE)
             return
         self.batch = wants_batches(message.payload)
-        self.seat = opened["seat"]
+        self.seat, self.token = opened["seat"], token
         await self.send_texts([encode(frame) for frame in opened["frames"]])
         connection_opened(self.channel_name, self.seat["player_id"])
         if opened["waiting"]:
@@ -209,6 +212,20 @@ class GameConsumer(Consumer):
         await game_service(services.game_add_computer)(
             room_id=self.room_id, seat=self.seat["seat"], level=clean_level(message.payload))
 
+    async def rematch(self, message: ClientFrame) -> None:
+        """REMATCH: the first one makes the rematch and seats the asker (JOIN_ROOM_REP); later ones get the offer."""
+        made = await game_service(rooms_services.room_rematch)(
+            room_id=self.room_id, seat=self.seat["seat"], token=self.token)
+        if "offer" in made:
+            await self.send_frame(services.messages.rematch_offer_frame(made["offer"], message.msg_id))
+        else:
+            await self.send_frame(services.messages.rematch_joined_frame(made["room"], made["player"], message.msg_id))
+
+    async def join_rematch(self, message: ClientFrame) -> None:
+        room, player = await game_service(rooms_services.rematch_join)(
+            room_id=self.room_id, seat=self.seat["seat"], token=self.token)
+        await self.send_frame(services.messages.rematch_joined_frame(room, player, message.msg_id))
+
     async def hello_again(self, message: ClientFrame) -> None:
         raise ProtocolError(ErrorCode.INVALID, "cmd", "this connection has already said HELLO")
 
@@ -221,6 +238,8 @@ class GameConsumer(Consumer):
         ClientCmd.LEAVE_REQUEST: leave_request,
         ClientCmd.LEAVE: leave,
         ClientCmd.ADD_COMPUTER: add_computer,
+        ClientCmd.REMATCH: rematch,
+        ClientCmd.JOIN_REMATCH: join_rematch,
     }
     ALLOWED = frozenset(COMMANDS)
 
@@ -249,6 +268,16 @@ class GameConsumer(Consumer):
             await self.send_frame(services.messages.roommates_frame(data))
 
 
+    async def seat_superseded(self, event):
+        """The seat has more than CONNECTIONS_PER_SEAT connections and this one is the oldest (`seat.superseded`)."""
+        await self.close(code=OPENED_ELSEWHERE_CLOSE)
+
+    async def rematch_offer(self, event):
+        """Someone made this finished game's rematch (`rematch.offer`): offer it to the seats it names."""
+        if self.seat is None or self.seat["seat"] not in event["seats"]:
+            return
+        await self.send_frame(services.messages.rematch_offer_frame({"room_id": event["room_id"], "from": event["from"]}))
+
     async def room_closed(self, event):
         """An operator closed the room (`room.closed`): say so, then close with 4410."""
         await self.send_frame(services.messages.room_closed_frame(event["reason"]))
@@ -259,7 +288,8 @@ class GameConsumer(Consumer):
 NOT_WATCHABLE_CLOSE = 4403
 NO_ROOM_CLOSE = 4404
 WATCH_REFUSED = frozenset({ClientCmd.CHAT, ClientCmd.GAME_MESSAGE, ClientCmd.LEAVE_REQUEST, ClientCmd.LEAVE,
-                           ClientCmd.ADD_COMPUTER, ClientCmd.HELLO})
+                           ClientCmd.ADD_COMPUTER, ClientCmd.HELLO, ClientCmd.REMATCH,
+                           ClientCmd.JOIN_REMATCH})
 
 
 class WatchConsumer(Consumer):
@@ -348,6 +378,9 @@ class WatchConsumer(Consumer):
             self.roommates.cancel()
             self.roommates = None
         await self.send_texts(texts)
+
+    async def rematch_offer(self, event):
+        """A rematch is offered to the old game's people (`rematch.offer`), not to its spectators."""
 
     async def roommates_changed(self, event):
         """Send ROOMMATES while the room still waits (`roommates.changed`)."""

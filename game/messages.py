@@ -327,3 +327,19 @@ def create_a_computer_frame(*, seat: int, name: str, top: int, msg_id: int) -> d
 
 def room_closed_frame(reason: str) -> dict:
     return frame(ServerCmd.ROOM_CLOSED, "An administrator closed this room.", data={"reason": reason})
+
+
+# --- Rematch (docs/protocol.md "Rematch") ------------------------------------------------------
+
+
+def rematch_offer_frame(offer: dict, reply_to: int | None = None) -> dict:
+    """Return REMATCH_OFFER: `offer["from"]` made the rematch room `offer["room_id"]`; JOIN_REMATCH takes a seat."""
+    return frame(ServerCmd.REMATCH_OFFER, f"{offer['from']} offers a rematch.",
+                 data={"room_id": offer["room_id"], "from": offer["from"]}, next_cmd="JOIN_REMATCH",
+                 reply_to=reply_to)
+
+
+def rematch_joined_frame(room: dict, player: dict, reply_to: int | None = None) -> dict:
+    """Return the JOIN_ROOM_REP answering REMATCH or JOIN_REMATCH: the seat in the rematch, with its token."""
+    return frame(ServerCmd.JOIN_ROOM_REP, f"You sit in seat {player['seat']} of \"{room['name']}\".",
+                 data={"room": room, "player": player}, reply_to=reply_to)

@@ -52,6 +52,7 @@ from rooms.services import (
     deadline_cancel,
     deadline_schedule,
     player_data,
+    rematch_offered,
     room_close,
     room_data,
     token_hash,
@@ -811,9 +812,12 @@ def seat_hello(*, room_id: int, token: str) -> dict:
     names = [record["name"] for record in game.seats]
     record = game.seats[player.seat]
     resume = _view(game, player.seat, prompt=record["prompt"], here=True, spectators=room.spectators)
-    return {"seat": seat, "frames": [messages.connected_frame(room_data(room, names=names), player_data(player)),
-                                     messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"])],
-            "waiting": False}
+    frames = [messages.connected_frame(room_data(room, names=names), player_data(player)),
+              messages.view_frame(ServerCmd.RESUME, resume, record["msg_id"])]
+    offer = rematch_offered(room_id=room_id) if room.status == Room.Status.FINISHED else None
+    if offer is not None:  # a rematch was offered while this seat was away: offer it again
+        frames.append(messages.rematch_offer_frame(offer))
+    return {"seat": seat, "frames": frames, "waiting": False}
 
 
 # --- Spectators (docs/protocol.md "Spectators") -----------------------------------------------

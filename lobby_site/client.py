@@ -76,6 +76,43 @@ class ServerError(Exception):
         super().__init__(f"{self.code}{where}: {frame['payload']['prompt']}")
 
 
+async def rematch(base_url: str, room_id: int, token: str, *, open_timeout: float = 10.0,
+                  timeout: float = REQUEST_TIMEOUT) -> dict:
+    """Ask for the rematch of a finished game over its game socket; return the seat: {"room", "player"}.
+
+    `REMATCH` makes the rematch and seats this player, or — when someone asked first — is
+    answered with their offer, which `JOIN_REMATCH` takes (docs/protocol.md "Rematch"). Raises
+    `ServerError` when refused, `ConnectionError` when the socket does not open or closes first.
+    """
+    try:
+        return await _rematch(base_url, room_id, token, open_timeout, timeout)
+    except websockets.WebSocketException as error:  # a refused handshake, a closed socket
+        raise ConnectionError(f"the game socket failed ({error})") from None
+
+
+async def _rematch(base_url: str, room_id: int, token: str, open_timeout: float, timeout: float) -> dict:
+    async with connect_socket(f"{base_url.rstrip('/')}/ws/rooms/{room_id}/", open_timeout) as ws:
+        sent = 0
+
+        async def send(cmd: ClientCmd, payload: dict | None = None) -> int:
+            nonlocal sent
+            sent += 1
+            await ws.send(encode_command(cmd, payload, sent))
+            return sent
+
+        await send(ClientCmd.HELLO, {"token": token})
+        asked = await send(ClientCmd.REMATCH)
+        async with asyncio.timeout(timeout):
+            while True:
+                for frame in decode_message(await ws.recv()):
+                    if frame["cmd"] == ServerCmd.ERROR and frame["reply_to"] in (1, asked):
+                        raise ServerError(frame)
+                    if frame["cmd"] == ServerCmd.REMATCH_OFFER and frame["reply_to"] == asked:
+                        asked = await send(ClientCmd.JOIN_REMATCH)
+                    elif frame["cmd"] == ServerCmd.JOIN_ROOM_REP:
+                        return frame["payload"]["data"]
+
+
 # --- The lobby ----------------------------------------------------------------------------
 
 

@@ -279,6 +279,8 @@ CHAT_KEPT = _env_int("CHAT_KEPT", 50)
 # Limits per client address (docs/protocol.md "Limits per address"); 0 = no limit. Load tests raise them.
 ROOMS_PER_ADDRESS = _env_int("ROOMS_PER_ADDRESS", 5)  # open rooms (waiting, playing or paused)
 DRAFTS_PER_ADDRESS = _env_int("DRAFTS_PER_ADDRESS", 2)  # open drafts
+# Live game connections per seat; a newer one's HELLO closes the oldest with 4409 (0 = no limit).
+CONNECTIONS_PER_SEAT = _env_int("CONNECTIONS_PER_SEAT", 3)
 
 # Time machinery (rooms/clock.py, docs/architecture.md "Time" and "Presence"); tests shorten them.
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 from game.engine import NAME_OPTIONS, WIRE
 from game.messages import card_text, event_text
 from lobby_site.client import (CLOSE_OPENED_ELSEWHERE, CLOSE_ROOM_CLOSED, CLOSE_UNAUTHORIZED, LobbyClient, SeatClient,
-                               SeatState, ServerError)
+                               SeatState, ServerError, rematch)
 from lobby_site.wire import (COMPUTER_LEVELS, ClientCmd, ErrorCode, ProtocolError, ServerCmd, parse_resume_code,
                              resume_code)
 
@@ -929,7 +929,8 @@ class TerminalApp:
                 self.name = await self.ask_name()
             while True:
                 ticket = await self.lobby()
-                await self.play(ticket)
+                while ticket is not None:  # a rematch goes straight to its table
+                    ticket = await self.play(ticket)
         except Quit:
             return  # /quit ends the program
         finally:
@@ -1084,8 +1085,11 @@ class TerminalApp:
 
     # a seat -----------------------------------------------------------------------------------
 
-    async def play(self, ticket: Ticket) -> None:
-        """Sit at the table until the person leaves, the game ends and they go back, or the seat is lost."""
+    async def play(self, ticket: Ticket) -> Ticket | None:
+        """Sit at the table until the person leaves, the game ends and they go back, or the seat is lost.
+
+        Return the seat of the rematch the person asked for or joined, if any.
+        """
         table = TableModel(room_name=ticket.room_name, room_id=ticket.room_id)
         ui = UiState()
         changed = asyncio.Event()
@@ -1139,7 +1143,7 @@ class TerminalApp:
             await seat.stop()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await runner
-        await self._after_seat(seat, table, ticket, left_with)
+        return await self._after_seat(seat, table, ticket, left_with)
 
     def can_vote(self, table: TableModel, ui: UiState) -> bool:
         vote = table.vote or {}
@@ -1188,7 +1192,7 @@ class TerminalApp:
             elif action.action == "help":
                 ui.notice = "Numbers play cards · d draws · ! calls last card · /say TEXT · /leave · /quit"
             elif action.action == "rematch":
-                ui.notice = "Rematch is not available on this server yet."
+                ui.notice = "A rematch can be asked for once the game is over: /rematch on the result screen."
             elif action.action == "cancel":
                 ui.notice = "You stay."
         elif isinstance(action, Answer):
@@ -1228,8 +1232,13 @@ class TerminalApp:
             await seat.send(ClientCmd.LEAVE)
         return path
 
-    async def _after_seat(self, seat: SeatClient, table: TableModel, ticket: Ticket, left_with: Path | None) -> None:
-        """Say how the seat ended: a result to read, the saved game, or why the seat is closed."""
+    async def _after_seat(self, seat: SeatClient, table: TableModel, ticket: Ticket,
+                          left_with: Path | None) -> Ticket | None:
+        """Say how the seat ended: a result to read, the saved game, or why the seat is closed.
+
+        On the result screen `/rematch` asks for the rematch (or joins the one offered) and
+        returns its seat.
+        """
         if seat.state.over is not None:
             ui_problem = ""
             while True:
@@ -1240,10 +1249,18 @@ class TerminalApp:
                 if text in ("/quit", "q"):
                     raise Quit
                 if text == "/rematch":
-                    ui_problem = "Rematch is not available on this server yet."
-                    continue
+                    try:
+                        joined = await rematch(self.ws_url, ticket.room_id, ticket.token)
+                    except ServerError as error:
+                        ui_problem = lobby_error_text(error, self.name)
+                        continue
+                    except (OSError, ConnectionError, TimeoutError) as error:
+                        ui_problem = f"Cannot reach the server ({error.__class__.__name__}): try /rematch again."
+                        continue
+                    self.notice = ""
+                    return Ticket(joined["room"]["room_id"], joined["player"]["token"], joined["room"]["name"])
                 self.notice = ""
-                return
+                return None
         if left_with is not None:
             code = resume_code(ticket.room_id, ticket.token)
             self.notice = (f"You left. Your game is saved in {left_with}.\n"

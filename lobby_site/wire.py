@@ -38,6 +38,8 @@ class ClientCmd(StrEnum):
     LEAVE_REQUEST = "LEAVE_REQUEST"
     LEAVE = "LEAVE"
     ADD_COMPUTER = "ADD_COMPUTER"
+    REMATCH = "REMATCH"
+    JOIN_REMATCH = "JOIN_REMATCH"
 
 
 LOBBY_CMDS = frozenset({ClientCmd.GET_ROOMS, ClientCmd.START_ROOM_DRAFT, ClientCmd.CANCEL_ROOM_DRAFT,
@@ -73,6 +75,8 @@ class ServerCmd(StrEnum):
     WATCH_STATUS = "WATCH_STATUS"
     LIVE_GAMES_REP = "LIVE_GAMES_REP"
     LIVE_GAMES_CHANGED = "LIVE_GAMES_CHANGED"
+    # rematch (docs/protocol.md "Rematch")
+    REMATCH_OFFER = "REMATCH_OFFER"
 
 
 class ErrorCode(StrEnum):
@@ -537,6 +541,10 @@ def check_frame(message: dict) -> None:
             assert set(r) == {"seat", "name", "cards_left"}
     elif cmd == ServerCmd.ROOM_CLOSED:
         assert set(data) == {"reason"} and data["reason"] == "admin" and message["msg_id"] is None
+    elif cmd == ServerCmd.REMATCH_OFFER:
+        assert set(data) == {"room_id", "from"} and isinstance(data["room_id"], int), data
+        assert isinstance(data["from"], str) and data["from"] and message["msg_id"] is None
+        assert payload["next_cmd"] == ClientCmd.JOIN_REMATCH
     elif cmd in LEAVING_CHECKS:
         LEAVING_CHECKS[cmd](message)
     elif cmd in WATCH_CHECKS:

@@ -120,3 +120,8 @@ def _draft_timeout(deadline: Deadline) -> None:
 @deadline_handler(services.SEAT_GRACE_KIND)
 def _seat_grace(deadline: Deadline) -> None:
     services.seat_free_if_away(player_id=deadline.player_id)
+
+
+@deadline_handler(services.REMATCH_OPEN_KIND)
+def _rematch_open(deadline: Deadline) -> None:
+    services.room_reservation_end(room_id=deadline.room_id)

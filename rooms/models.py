@@ -28,6 +28,12 @@ class Room(models.Model):
     # The client address that created it (lobby_site.security.client_address): ROOMS_PER_ADDRESS
     # counts the open rooms of an address (docs/protocol.md "Limits per address"); "" if unknown.
     address = models.CharField(max_length=45, blank=True, default="", db_index=True)
+    # A rematch (docs/protocol.md "Rematch"): the finished room this one replays, who asked for
+    # it, and until when its free seats are kept for the old game's people (null: open to all).
+    rematch_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="rematch")
+    rematch_from = models.CharField(max_length=24, blank=True)
+    reserved_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created", "id"]

@@ -33,15 +33,18 @@ class _Outbox:
     """One event loop's queue of group sends, sent one after another by one task."""
 
     def __init__(self):
-        self.queue: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[str, dict, bool]] = asyncio.Queue()
         self.task = asyncio.get_running_loop().create_task(self._run(), name="group-sends")
 
     async def _run(self) -> None:
         layer = get_channel_layer()
         while True:
-            group, message = await self.queue.get()
+            group, message, to_channel = await self.queue.get()
             try:
-                await layer.group_send(group, message)
+                if to_channel:  # one connection, by its channel name
+                    await layer.send(group, message)
+                else:
+                    await layer.group_send(group, message)
             except Exception:
                 # A lost send is recovered by the clients (a msg_id gap, or silence, makes
                 # them ask for the game's status); it must not stop the sends after it.
@@ -60,15 +63,16 @@ def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
     return outbox
 
 
-def _enqueue(group: str, message: dict) -> None:
-    _outbox(asyncio.get_running_loop()).queue.put_nowait((group, message))
+def _enqueue(group: str, message: dict, to_channel: bool = False) -> None:
+    _outbox(asyncio.get_running_loop()).queue.put_nowait((group, message, to_channel))
 
 
-def send_now(group: str, message: dict) -> None:
-    """Send `message` to `group` from synchronous code, without waiting for it to go out."""
+def send_now(group: str, message: dict, *, to_channel: bool = False) -> None:
+    """Send `message` to `group` (or, `to_channel`, to the one channel so named) from synchronous code,
+    without waiting for it to go out."""
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running():
-        loop.call_soon_threadsafe(_enqueue, group, message)
+        loop.call_soon_threadsafe(_enqueue, group, message, to_channel)
         return
     if loop is not None:
         # The process is stopping: its loop ended while this thread finished a service call
@@ -79,18 +83,24 @@ def send_now(group: str, message: dict) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        layer = get_channel_layer()
         try:
-            async_to_sync(get_channel_layer().group_send)(group, message)
+            async_to_sync(layer.send if to_channel else layer.group_send)(group, message)
         except Exception:
             metrics.LAYER_SEND_FAILURES.labels("error").inc()
             raise
         return
-    _enqueue(group, message)
+    _enqueue(group, message, to_channel)
 
 
 def send_on_commit(group: str, message: dict) -> None:
     """Send `message` (a Channels event: {"type": …}) to `group` once the current transaction commits."""
     transaction.on_commit(lambda: send_now(group, message), robust=True)
+
+
+def send_to_channel_on_commit(channel_name: str, message: dict) -> None:
+    """Send `message` to one connection (its channel name, in any process) once the transaction commits."""
+    transaction.on_commit(lambda: send_now(channel_name, message, to_channel=True), robust=True)
 
 
 async def sends_flushed() -> None:

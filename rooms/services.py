@@ -6,6 +6,7 @@ request cannot be granted (changing nothing), and send group messages only after
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import math
@@ -20,13 +21,14 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Prefetch
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from lobby_site import metrics
 from lobby_site.names import name_key
-from lobby_site.wire import ErrorCode, ProtocolError
+from lobby_site.wire import ROOM_NAME_MAX, ErrorCode, ProtocolError
 from rooms import signals
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft, ServerProcess
-from rooms.notify import LOBBY_GROUP, room_group, send_on_commit
+from rooms.notify import LOBBY_GROUP, room_group, send_on_commit, send_to_channel_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 PROCESS_NAME = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 DRAFT_TIMEOUT_KIND = "draft_timeout"
 SEAT_GRACE_KIND = "seat_grace"
+REMATCH_OPEN_KIND = "rematch_open"  # a rematch's seats kept for the old game's people open to all
 FIRED_KEPT = timedelta(days=1)  # fired deadline rows are kept this long, for the admin and the tests
 
 
@@ -85,8 +88,8 @@ DRAFTS_LISTED = 20  # docs/protocol.md "Lobby listing": at most 20 drafts, oldes
 
 
 def _rooms_open():
-    """Return the open rooms (waiting, with a free seat) as a query, counting seats in SQL."""
-    return (Room.objects.filter(status=Room.Status.WAITING)
+    """Return the open rooms (waiting, with a free seat, none kept for a rematch) as a query, counting seats in SQL."""
+    return (Room.objects.filter(status=Room.Status.WAITING, reserved_until__isnull=True)
             .annotate(seated=Count("players"))
             .filter(seated__lt=F("num_of_players")))
 
@@ -194,8 +197,8 @@ def _address_limit(kind: str, address: str | None, limit: int, count) -> None:
 # --- Rooms and seats ------------------------------------------------------------------------
 
 
-def _seat_person(room: Room, seat: int, name: str) -> tuple[Player, str]:
-    token = secrets.token_urlsafe(24)
+def _seat_person(room: Room, seat: int, name: str, token: str | None = None) -> tuple[Player, str]:
+    token = token or secrets.token_urlsafe(24)
     player = Player.objects.create(room=room, seat=seat, name=name, name_key=name_key(name),
                                    token_hash=token_hash(token))
     # docs/protocol.md "Absence": the grace is counted from the join until a game connection opens.
@@ -275,8 +278,8 @@ def room_join(*, room_id: int, user_name: str) -> tuple[dict, dict]:
         if room is None or room.status == Room.Status.CLOSED:
             raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, "room_id")
         players = list(room.players.order_by("seat"))
-        if room.status != Room.Status.WAITING or len(players) >= room.num_of_players:
-            raise ProtocolError(ErrorCode.ROOM_FULL, "room_id")
+        if room.status != Room.Status.WAITING or len(players) >= room.num_of_players or room.reserved_until:
+            raise ProtocolError(ErrorCode.ROOM_FULL, "room_id")  # a rematch's seats are kept for a while
         if name_key(user_name) in {p.name_key for p in players}:
             raise ProtocolError(ErrorCode.NAME_TAKEN, "user_name")
         taken = {p.seat for p in players}
@@ -380,6 +383,139 @@ def room_fill_with_computers(*, room_id: int, level: str = "normal") -> int:
             # The room may be complete: the game app begins it (rooms does not import game).
             transaction.on_commit(lambda: signals.room_filled.send(sender=Room, room_id=room.pk), robust=True)
         return len(free)
+
+
+def room_reservation_end(*, room_id: int) -> bool:
+    """Open a rematch's seats to everyone (its REMATCH_OPEN deadline); return whether it was reserved.
+
+    Locks the room row.
+    """
+    with transaction.atomic():
+        room = Room.objects.select_for_update().filter(pk=room_id, reserved_until__isnull=False).first()
+        if room is None:
+            return False
+        room.reserved_until = None
+        room.save(update_fields=["reserved_until", "updated"])
+        _notify_lobby()
+        return True
+
+
+# --- Rematch (docs/protocol.md "Rematch") -------------------------------------------------------
+
+REMATCH_SUFFIX = " – rematch"
+
+
+def rematch_name(name: str) -> str:
+    """Return a rematch's room name: the old name with " – rematch", cut to fit ROOM_NAME_MAX (once only)."""
+    if name.endswith(REMATCH_SUFFIX):
+        return name
+    return name[:ROOM_NAME_MAX - len(REMATCH_SUFFIX)].rstrip() + REMATCH_SUFFIX
+
+
+def rematch_token(*, token: str, room_id: int) -> str:
+    """Return the token of a seat in rematch room `room_id`, derived from the seat's token in the old room.
+
+    Every connection of the old seat gets the same token however often it asks, and nobody
+    without the old token can compute it (an HMAC keyed by SECRET_KEY).
+    """
+    digest = salted_hmac("discard.rematch", f"{room_id}:{token}", algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
+def _rematch_asker(room: Room | None, seat: int) -> Player:
+    """Return the person in `seat` of a finished room, or refuse the rematch request."""
+    if room is None or room.status == Room.Status.CLOSED:
+        raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, None, "the room is closed")
+    if room.status == Room.Status.WAITING:
+        raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
+    if room.status != Room.Status.FINISHED:
+        raise ProtocolError(ErrorCode.INVALID, "cmd", "the game is not over")
+    asker = Player.objects.filter(room=room, seat=seat, is_computer=False).first()
+    if asker is None:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "the seat is not yours now")
+    return asker
+
+
+def room_rematch(*, room_id: int, seat: int, token: str) -> dict:
+    """Make the rematch of finished room `room_id` for the person in `seat` (whose token is `token`).
+
+    The first request makes a room of the same size and name (with " – rematch"), seats the
+    computers in their seats with their levels and the asker in its old seat, keeps the other
+    seats for the old game's people for DRAFT_TIMEOUT (REMATCH_OPEN deadline), and offers
+    it (`rematch.offer`) to every other person of the old game; it returns {"room", "player"}
+    (with the asker's token). When the rematch exists already it returns {"offer": {"room_id",
+    "from"}} and changes nothing; a rematch everyone left before it began is replaced.
+    Locks the old room's row, so of two people asking at once one makes the room.
+    """
+    with transaction.atomic():
+        room = Room.objects.select_for_update().filter(pk=room_id).first()
+        asker = _rematch_asker(room, seat)
+        made = Room.objects.filter(rematch_of=room).first()
+        if made is not None and made.status != Room.Status.CLOSED:
+            return {"offer": {"room_id": made.pk, "from": made.rematch_from}}
+        if made is not None:
+            Room.objects.filter(pk=made.pk).update(rematch_of=None)
+        players = list(room.players.order_by("seat"))
+        new = Room.objects.create(name=rematch_name(room.name), num_of_players=room.num_of_players,
+                                  watchable=room.watchable, rematch_of=room, rematch_from=asker.name,
+                                  reserved_until=_seconds_from_now(settings.DRAFT_TIMEOUT))
+        for other in players:
+            if other.is_computer:
+                _seat_computer(new, other.seat, other.name, other.level or "normal")
+        new_token = rematch_token(token=token, room_id=new.pk)
+        player, _ = _seat_person(new, seat, asker.name, new_token)
+        deadline_schedule(kind=REMATCH_OPEN_KIND, due_at=new.reserved_until, room_id=new.pk)
+        others = [other.seat for other in players if not other.is_computer and other.seat != seat]
+        if others:  # to the old room's group: the connections of these seats offer it
+            send_on_commit(room_group(room.pk), {"type": "rematch.offer", "room_id": new.pk, "from": asker.name,
+                                                 "seats": others})
+        return {"room": room_data(new), "player": player_data(player, new_token)}
+
+
+def rematch_offered(*, room_id: int) -> dict | None:
+    """Return the offer {"room_id", "from"} of finished room `room_id`'s rematch, if one is open. Reads only."""
+    made = (Room.objects.filter(rematch_of_id=room_id).exclude(status=Room.Status.CLOSED)
+            .values("pk", "rematch_from").first())
+    return made and {"room_id": made["pk"], "from": made["rematch_from"]}
+
+
+def rematch_join(*, room_id: int, seat: int, token: str) -> tuple[dict, dict]:
+    """Seat the person in `seat` of finished room `room_id` in its rematch; return (room, player) with the token.
+
+    The person takes the same seat if it is free (else the lowest free one) and keeps their
+    name. Asking again returns the seat already taken, with the same token. Refused with
+    NO_PENDING_PROMPT when there is no rematch, ROOM_NOT_FOUND when it closed, ROOM_FULL when
+    it has begun or has no free seat, NAME_TAKEN when someone else took the name. Locks the
+    rematch's row.
+    """
+    with transaction.atomic():
+        asker = _rematch_asker(Room.objects.filter(pk=room_id).first(), seat)
+        new = Room.objects.select_for_update().filter(rematch_of_id=room_id).first()
+        if new is None:
+            raise ProtocolError(ErrorCode.NO_PENDING_PROMPT, "cmd", "nobody has asked for a rematch")
+        if new.status == Room.Status.CLOSED:
+            raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, "room_id", "the rematch is over")
+        new_token = rematch_token(token=token, room_id=new.pk)
+        players = list(new.players.order_by("seat"))
+        mine = next((p for p in players if p.token_hash == token_hash(new_token)), None)
+        if mine is not None:
+            return room_data(new, players), player_data(mine, new_token)
+        if new.status != Room.Status.WAITING or len(players) >= new.num_of_players:
+            raise ProtocolError(ErrorCode.ROOM_FULL, "room_id")
+        if name_key(asker.name) in {p.name_key for p in players}:
+            raise ProtocolError(ErrorCode.NAME_TAKEN, "user_name")
+        taken = {p.seat for p in players}
+        place = seat if seat not in taken else min(s for s in range(new.num_of_players) if s not in taken)
+        try:
+            with transaction.atomic():
+                player, _ = _seat_person(new, place, asker.name, new_token)
+        except IntegrityError:
+            raise ProtocolError(ErrorCode.ROOM_FULL, "room_id") from None
+        new.save(update_fields=["updated"])
+        if new.reserved_until is None:
+            _notify_lobby()
+        _notify_roommates(new.pk)
+        return room_data(new, sorted([*players, player], key=lambda p: p.seat)), player_data(player, new_token)
 
 
 # --- Drafts (docs/protocol.md "Drafts", Scenario A) ---------------------------------------------
@@ -486,21 +622,43 @@ def _grace_start(player: Player, *, since: datetime) -> None:
                       room_id=player.room_id, player_id=player.pk)
 
 
-def _presence_settle(player_ids: set[int], *, ended: datetime) -> list[tuple]:
+def _connections_over_limit(rows: list[tuple], opened: set[int]) -> None:
+    """Close the oldest game connections of each seat in `opened` beyond CONNECTIONS_PER_SEAT (4409, after commit).
+
+    `rows` are the seats' live connections: (player_id, channel_name, opened, id).
+    """
+    limit = settings.CONNECTIONS_PER_SEAT
+    by_seat: dict[int, list[tuple]] = {}
+    for row in rows:
+        if row[0] in opened:
+            by_seat.setdefault(row[0], []).append(row)
+    for seat_rows in by_seat.values():
+        seat_rows.sort(key=lambda row: (row[2], row[3]))
+        for _, channel_name, _, _ in seat_rows[:max(0, len(seat_rows) - limit)]:
+            send_to_channel_on_commit(channel_name, {"type": "seat.superseded"})
+
+
+def _presence_settle(player_ids: set[int], *, ended: datetime, opened: set[int] = frozenset()) -> list[tuple]:
     """Bring `Player.connected` in line with the seats' Connection rows; return the changes by room.
 
     A seat that gained its first connection stops its DISCONNECT_GRACE; one that lost its
     last starts it if its room still waits. Returns [(signal, room_id, room_status, [seats])]
     to send after commit — one per room and direction, so a game hears of all its seats that
     came back in one change. A constant number of queries for the whole batch, plus the grace
-    of each waiting-room seat that lost its last connection. Locks the players' rows, in id
-    order (so two processes settling the same seats queue).
+    of each waiting-room seat that lost its last connection. Seats in `opened` (they gained a
+    connection) keep at most CONNECTIONS_PER_SEAT: the oldest beyond it are closed, from the
+    same read of the rows. Locks the players' rows, in id order (so two processes settling the
+    same seats queue).
     """
     if not player_ids:
         return []
     players = list(Player.objects.select_for_update().filter(pk__in=player_ids).order_by("pk")
                    .select_related("room").only("pk", "seat", "connected", "is_computer", "room__status"))
-    live = set(Connection.objects.filter(player_id__in=player_ids).values_list("player_id", flat=True))
+    rows = list(Connection.objects.filter(player_id__in=player_ids)
+                .values_list("player_id", "channel_name", "opened", "pk"))
+    live = {row[0] for row in rows}
+    if opened and settings.CONNECTIONS_PER_SEAT > 0:
+        _connections_over_limit(rows, opened)
     came = [p for p in players if p.pk in live and not p.connected and not p.is_computer]
     went = [p for p in players if p.pk not in live and p.connected]
     if came:
@@ -550,7 +708,7 @@ def connections_apply(*, opened: list[tuple[str, int]] = (), closed: list[str] =
             for draft in RoomDraft.objects.select_for_update().filter(status=RoomDraft.Status.OPEN,
                                                                       creator_channel__in=closed):
                 _draft_end(draft, RoomDraft.Status.CANCELLED)
-        changed = _presence_settle(affected, ended=timezone.now())
+        changed = _presence_settle(affected, ended=timezone.now(), opened={player_id for _, player_id in opened})
     _presence_tell(changed)
 
 

@@ -24,6 +24,10 @@ export function dispatch(frame, handlers) {
       return handlers.left(frame);
     case "ROOM_CLOSED":
       return handlers.roomClosed(frame);
+    case "REMATCH_OFFER":
+      return handlers.rematchOffer(frame);
+    case "JOIN_ROOM_REP":
+      return handlers.rematchJoined(frame);
     case "ERROR":
       return handlers.error(frame);
     default:

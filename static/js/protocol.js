@@ -9,6 +9,8 @@ export const ClientCmd = Object.freeze({
   LEAVE_REQUEST: "LEAVE_REQUEST",
   LEAVE: "LEAVE",
   ADD_COMPUTER: "ADD_COMPUTER",
+  REMATCH: "REMATCH",
+  JOIN_REMATCH: "JOIN_REMATCH",
 });
 
 export const Flag = Object.freeze({

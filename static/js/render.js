@@ -267,6 +267,16 @@ function renderResult(model, root) {
   fill(root.querySelector("#ranking"), ...ranking.map((r, index) => h("li", {dataset: {seat: r.seat}},
     h("span", {class: "place", text: `${index + 1}.`}), h("span", {class: "name", text: r.seat === model.mySeat ? `${r.name} (you)` : r.name}),
     h("span", {class: "count", text: plural(r.cards_left, "card")}))));
+  // Rematch (docs/protocol.md "Rematch"): "Play again" asks for one; someone else's offer is joined.
+  const offer = model.rematch;
+  const mine = offer && offer.from === model.view?.you?.name;
+  root.querySelector("#rematch-offer").hidden = !offer;
+  if (offer) root.querySelector("#rematch-text").textContent = mine ? "You offered a rematch." : `${offer.from} offers a rematch.`;
+  root.querySelector("#join-rematch").disabled = model.rematchJoining;
+  const again = root.querySelector("#play-again");
+  again.hidden = Boolean(offer);
+  again.disabled = model.rematchJoining || model.connection !== "open";
+  again.textContent = model.rematchJoining ? "Starting a rematch…" : "Play again";
 }
 
 /** Return a selector that finds the focused control again after it is rebuilt, or null. */

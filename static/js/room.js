@@ -78,6 +78,8 @@ const model = {
   names: {},  // seat -> the last person's name seen there, for a seat a computer holds
   justDrew: null,
   notice: "",
+  rematch: null,  // {room_id, from}: someone offered a rematch of this game
+  rematchJoining: false,  // this tab asked for the rematch (REMATCH or JOIN_REMATCH) and waits for its seat
 };
 
 const outbox = new Outbox();
@@ -457,7 +459,21 @@ const handlers = {
     model.result = frame.payload.data;
     if (model.view) { model.view.status = "over"; model.view.deadline = null; }
     dropMyPrompt();
-    socket.stop();
+    // The socket stays open after the end: a rematch is asked for and offered on it.
+    return false;
+  },
+  rematchOffer(frame) {
+    model.rematch = frame.payload.data;
+    // Our own "Play again" raced someone else's, or answered with their offer: take the seat.
+    if (model.rematchJoining) send(outbox.frame(ClientCmd.JOIN_REMATCH));
+    return false;
+  },
+  rematchJoined(frame) {
+    // The seat in the rematch: kept like the lobby keeps a seat it joins, then the new room opens.
+    const {room, player} = frame.payload.data;
+    storeSeat(room.room_id, player.seat, player.token, {name: player.name, roomName: room.name});
+    sessionStorage.setItem(tokenKey(room.room_id), player.token);
+    location.assign(`/rooms/${room.room_id}/`);
     return false;
   },
   roomClosed() {
@@ -502,6 +518,7 @@ const handlers = {
       return false;
     }
     model.notice = errorText(frame);
+    model.rematchJoining = false;
     if (frame.reply_to !== null && frame.reply_to === model.leaveRequestId) model.leaveRequestId = null;
     const sent = model.sentAnswer;
     if (sent && frame.reply_to === sent.msgId) {
@@ -731,6 +748,16 @@ const ACTIONS = {
     show();
   },
   "dismiss-toast": () => { model.toasts = []; show(); },
+  "play-again": () => {
+    if (!send(outbox.frame(model.rematch ? ClientCmd.JOIN_REMATCH : ClientCmd.REMATCH))) return;
+    model.rematchJoining = true;
+    show();
+  },
+  "join-rematch": () => {
+    if (!send(outbox.frame(ClientCmd.JOIN_REMATCH))) return;
+    model.rematchJoining = true;
+    show();
+  },
 };
 
 /** Send LEAVE_REQUEST; PLAYER_STATE (in a game) or LEAVE_REP (before it) carries on. */

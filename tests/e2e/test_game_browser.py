@@ -98,6 +98,26 @@ def keep_screenshot(page, name: str) -> Path:
     return path
 
 
+SCREEN_SIZES = ({"width": 1280, "height": 800}, {"width": 390, "height": 844})  # desktop, phone
+
+
+def keep_screens(page, name: str) -> list[Path]:
+    """Save a main screen at the desktop and the phone size (`<name>_1280.png`, `<name>_390.png`).
+
+    The page is resized for each and given back its own size afterwards; .ci/test lists them.
+    """
+    own = page.viewport_size
+    paths = []
+    try:
+        for size in SCREEN_SIZES:
+            page.set_viewport_size(size)
+            page.wait_for_timeout(100)  # the layout settles
+            paths.append(keep_screenshot(page, f"{name}_{size['width']}"))
+    finally:
+        page.set_viewport_size(own)
+    return paths
+
+
 def answer_turn(page, shoot) -> None:
     playable = page.locator("#hand [data-playable]")
     if playable.count() == 0:
@@ -152,6 +172,8 @@ def test_one_person_plays_a_whole_game_against_three_computers(server, browser):
         # The first answer of each kind is kept as a picture of the table with its controls.
         if kind not in pictured:
             keep_screenshot(page, f"game_table_{kind}")
+            if kind == "turn":
+                keep_screens(page, "screen_table")
             pictured.add(kind)
 
     for _ in range(MAX_ANSWERS):
@@ -168,6 +190,7 @@ def test_one_person_plays_a_whole_game_against_three_computers(server, browser):
     assert set(kinds) == set(ANSWER), f"prompts answered: {kinds}"
     assert pictured == set(ANSWER)
     keep_screenshot(page, "game_result")
+    keep_screens(page, "screen_result")
     expect(page.locator("#result-title")).to_have_text(re.compile(r"(You win!|wins\.)$"))
     ranking = page.locator("#ranking li")
     expect(ranking).to_have_count(4)

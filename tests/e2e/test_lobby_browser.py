@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.test_game_browser import keep_screens
 from tests.servers import Daphne, server_env, sqlite_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -49,6 +50,7 @@ def test_others_see_a_room_being_created_and_then_the_room(server, browser):
     expect(row).to_contain_text("Ann's table", timeout=WAIT_MS)
     expect(other.locator("#draft-notice")).to_contain_text("is ready")
     expect(other.locator("#draft-banner")).to_be_hidden()
+    keep_screens(other, "screen_lobby")
 
     other.locator("#user-name").fill("Bob")
     row.get_by_role("button", name="Join").click()

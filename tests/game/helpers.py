@@ -13,7 +13,7 @@ from lobby_site.wire import check_frame
 TIMEOUT = 20  # seconds; generous, CI is slower than a laptop
 QUIET = 0.3  # seconds to listen when checking that nothing arrives
 SNAPSHOTS = ("RESUME", "GAME_STATUS", "PLAYER_STATE")
-UNNUMBERED = ("CONNECTED", "ROOMMATES", "ERROR")
+UNNUMBERED = ("CONNECTED", "ROOMMATES", "ERROR", "REMATCH_OFFER", "JOIN_ROOM_REP")
 
 
 class Silence(Exception):
