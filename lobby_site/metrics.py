@@ -13,6 +13,10 @@ lockout and the per-address limits.
 
 from __future__ import annotations
 
+import gc
+import logging
+import time
+
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
@@ -30,11 +34,38 @@ LAYER_SEND_FAILURES = Counter("discard_channel_layer_send_failures",
                               "Group sends that failed (Redis errors) or were dropped (a full in-memory channel).",
                               ["reason"])
 
+GC_PAUSE_SECONDS = Histogram(
+    "discard_gc_pause_seconds", "Pauses of Python's cyclic garbage collector (the whole process waits), by generation.",
+    ["generation"], buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
+GC_PAUSE_LOGGED = 0.1  # seconds: a longer collection is logged (a stall every socket of the process feels)
+
+logger = logging.getLogger(__name__)
+
 CONNECTION_KINDS = ("lobby", "game", "watch")
 for _kind in CONNECTION_KINDS:  # every series from the start, at 0
     CONNECTIONS.labels(_kind)
 for _reason in ("error", "full"):
     LAYER_SEND_FAILURES.labels(_reason)
+
+
+_gc_started = 0.0
+
+
+def _gc_timed(phase: str, info: dict) -> None:
+    """Time every collection (gc.callbacks): with thousands of sockets a full one can stall the loop."""
+    global _gc_started
+    if phase == "start":
+        _gc_started = time.perf_counter()
+        return
+    pause = time.perf_counter() - _gc_started
+    GC_PAUSE_SECONDS.labels(str(info["generation"])).observe(pause)
+    if pause >= GC_PAUSE_LOGGED:
+        logger.warning("garbage collection (generation %d) paused the process for %.0f ms; %d objects collected",
+                       info["generation"], 1000 * pause, info["collected"])
+
+
+if _gc_timed not in gc.callbacks:
+    gc.callbacks.append(_gc_timed)
 
 
 def error_counted(frame: dict) -> dict:

@@ -1,13 +1,16 @@
 """GET /metrics (docs/operations.md "Metrics"): off by default, then served only to listed
 addresses; the counters move in the code paths that already run."""
 
+import gc
 import json
+import logging
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from prometheus_client import REGISTRY
 
+from lobby_site import metrics
 from lobby_site.security import parse_networks
 from rooms import services
 from rooms.clock import stop_clock
@@ -117,3 +120,17 @@ async def test_a_full_in_memory_channel_counts_a_dropped_send(settings):
         assert json.dumps(await layer.receive(channel))  # the first one arrived
     finally:
         reset_channel_layers()
+
+
+def test_a_full_garbage_collection_is_timed_by_generation(caplog, monkeypatch):
+    def count():
+        return value("discard_gc_pause_seconds_count", generation="2")
+
+    before = count()
+    gc.collect()  # a full collection runs the callbacks like an automatic one
+    assert count() == before + 1
+
+    monkeypatch.setattr(metrics, "GC_PAUSE_LOGGED", 0.0)
+    with caplog.at_level(logging.WARNING, logger="lobby_site.metrics"):
+        gc.collect()
+    assert any("garbage collection (generation 2)" in record.getMessage() for record in caplog.records)
