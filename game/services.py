@@ -271,14 +271,15 @@ def _save(game: Game, frames: Frames, change: Change) -> None:
 def _deliver(game: Game, frames: Frames) -> None:
     """Send each person's frames to its seat group as one message, each frame encoded once, after commit.
 
-    The spectators' frames go to the watch group as one message too, whoever watches.
+    The spectators' frames go to the watch group as one message too, whoever watches, and
+    last: sends leave in the order queued, and the seats must not wait behind the spectators'
+    fan-out (200 spectators once put 70 ms on every move's latency).
     """
     for seat, seat_frames in frames.items():
-        if seat == WATCH:
-            if seat_frames:
-                send_on_commit(watch_group(game.room_id), watch_message(seat_frames))
-        elif seat_frames and not game.seats[seat]["is_computer"]:
+        if seat != WATCH and seat_frames and not game.seats[seat]["is_computer"]:
             send_on_commit(seat_group(game.room_id, seat), seat_message(seat_frames))
+    if frames.get(WATCH):
+        send_on_commit(watch_group(game.room_id), watch_message(frames[WATCH]))
 
 
 def seat_message(frames: list[dict]) -> dict:

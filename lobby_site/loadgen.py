@@ -16,6 +16,7 @@ In a load test only the prompted seat can act, so nothing else is numbered in be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import resource
@@ -223,6 +224,9 @@ class Bot:
             self.stats.retired.update(seat_counters(seat))
             if seat.state.over is not None and seat.state.seat == 0:
                 self.stats.games_finished += 1
+            if seat.state.over is not None:
+                with contextlib.suppress(ValueError):
+                    self.stats.live_rooms.remove(room_id)  # spectators watch games still running
             self.seat = None
 
 
@@ -230,7 +234,9 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
     """One spectator: watch a room the bots play in (spread by `index`) to its end, then another.
 
     Checks the spectator stream: every GAME_EVENT and GAME_OVER numbered one after the last.
+    After a game's end it moves on within RETRY_PAUSE (people do not all leave at one instant).
     """
+    rng = random.Random(index)
     while True:
         if not stats.live_rooms:
             await asyncio.sleep(RETRY_PAUSE)
@@ -253,7 +259,12 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
                             last = msg_id
                         over = over or cmd == "GAME_OVER" or (cmd == "WATCHING" and frame["payload"]["data"]["outcome"])
                     if over:
+                        # A finished game is no longer watched: without this, its spectators
+                        # would reconnect to it (WATCHING with an outcome) in a loop.
+                        with contextlib.suppress(ValueError):
+                            stats.live_rooms.remove(room_id)
                         break
+            await asyncio.sleep(rng.uniform(0, RETRY_PAUSE))
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
             stats.spectator_failures += 1
             await asyncio.sleep(RETRY_PAUSE)
