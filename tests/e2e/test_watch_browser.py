@@ -10,6 +10,7 @@ finished game matters, over a WebSocket from the test.
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import expect
@@ -65,7 +66,9 @@ def finish_game_over_a_socket(server, room_id: int, token: str) -> None:
         finally:
             await client.close()
 
-    asyncio.run(play())
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, play()).result(timeout=120)
 
 
 def test_a_spectator_watches_a_game_from_the_lobby_to_its_result(server, browser):
