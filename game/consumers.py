@@ -15,6 +15,7 @@ from lobby_site.consumers import Consumer
 from django.conf import settings
 
 from game import services
+from game.watchers import spectator_counted, spectators_pending
 from lobby_site.wire import (
     GAME_CMDS,
     ClientCmd,
@@ -255,10 +256,12 @@ class WatchConsumer(Consumer):
         await self.channel_layer.group_add(services.watch_group(self.room_id), self.channel_name)
         await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
         try:
-            opened = await database_sync_to_async(services.watch_open)(room_id=self.room_id)
+            opened = await database_sync_to_async(services.watch_open)(
+                room_id=self.room_id, uncounted=spectators_pending(self.room_id) + 1)
         except services.WatchRefused as refused:
             await self.close(code=NO_ROOM_CLOSE if refused.missing else NOT_WATCHABLE_CLOSE)
             return
+        spectator_counted(self.room_id, +1)
         self.counted = True
         self.last = max(self.last, opened["msg_id"])
         await self.send_texts([encode(frame) for frame in opened["frames"]])
@@ -266,13 +269,13 @@ class WatchConsumer(Consumer):
             self.roommates = asyncio.create_task(self._push_roommates())
 
     async def disconnect(self, code):
+        if self.counted:  # first, with a plain call: daphne may cancel a consumer slow to close
+            self.counted = False
+            spectator_counted(self.room_id, -1)
         if self.roommates is not None:
             self.roommates.cancel()
         await self.channel_layer.group_discard(services.watch_group(self.room_id), self.channel_name)
         await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
-        if self.counted:
-            self.counted = False
-            await database_sync_to_async(services.watch_close)(room_id=self.room_id)
 
     send_texts = GameConsumer.send_texts
     room_closed = GameConsumer.room_closed  # an operator closed the room: ROOM_CLOSED, then 4410

@@ -837,30 +837,25 @@ class WatchRefused(Exception):
         self.missing = missing
 
 
-def watch_open(*, room_id: int) -> dict:
-    """Count a new spectator and return what it sees first: {"frames", "waiting", "msg_id"}.
+def watch_open(*, room_id: int, uncounted: int = 1) -> dict:
+    """Return what a new spectator sees first: {"frames", "waiting", "msg_id"}. Writes nothing.
 
     Before the game: ROOMMATES (unnumbered), `waiting` true. During or after it: WATCHING
-    with the public view, numbered with the spectator stream's latest msg_id. Raise
-    WatchRefused for an unknown or closed room, or one created with `watchable` false.
-    One conditional UPDATE of the room row; no lock.
+    with the public view, numbered with the spectator stream's latest msg_id; its count adds
+    `uncounted` (the caller and this process's other spectators not yet written) to the room's.
+    Raise WatchRefused for an unknown or closed room, or one created with `watchable` false.
+    The caller counts the spectator (`game.watchers`), which writes counts in batches.
     """
-    room = Room.objects.filter(pk=room_id).exclude(status=Room.Status.CLOSED).only("watchable").first()
+    room = Room.objects.filter(pk=room_id).exclude(status=Room.Status.CLOSED).only("watchable", "spectators").first()
     if room is None or not room.watchable:
         raise WatchRefused(missing=room is None)
-    _spectators_change(room_id, +1)
     data = roommates_data(room_id=room_id)
     if data is not None:
         return {"frames": [messages.roommates_frame(data)], "waiting": True, "msg_id": 0}
     game = game_read(room_id)
     number = _watch_number(game)
-    frame = messages.watch_frame(ServerCmd.WATCHING, _public_view(game, _spectators(room_id)), number)
+    frame = messages.watch_frame(ServerCmd.WATCHING, _public_view(game, max(room.spectators + uncounted, 0)), number)
     return {"frames": [frame], "waiting": False, "msg_id": number}
-
-
-def watch_close(*, room_id: int) -> None:
-    """Count a spectator gone (its connection ended)."""
-    _spectators_change(room_id, -1)
 
 
 def watch_status(*, room_id: int, reply_to: int | None = None) -> dict:
@@ -872,11 +867,17 @@ def watch_status(*, room_id: int, reply_to: int | None = None) -> dict:
     return messages.watch_frame(ServerCmd.WATCH_STATUS, _public_view(game, _spectators(room_id)), number, reply_to)
 
 
-def _spectators_change(room_id: int, step: int) -> None:
-    """Add `step` to the room's spectator count; a running game's table hears of it within SPECTATORS_GAP."""
+def spectators_apply(*, changes: dict[int, int]) -> None:
+    """Add each room's change to its spectator count (a process's batch: `game.watchers`).
+
+    One transaction, one UPDATE per room; a running game's table hears of its new count
+    within SPECTATORS_GAP (one `spectators` deadline pending per room).
+    """
     with transaction.atomic():
-        Room.objects.filter(pk=room_id).update(spectators=Greatest(F("spectators") + step, 0))
-        if Room.objects.filter(pk=room_id, status__in=(Room.Status.PLAYING, Room.Status.PAUSED)).exists():
+        for room_id, step in sorted(changes.items()):
+            Room.objects.filter(pk=room_id).update(spectators=Greatest(F("spectators") + step, 0))
+        running = Room.objects.filter(pk__in=changes, status__in=(Room.Status.PLAYING, Room.Status.PAUSED))
+        for room_id in running.values_list("pk", flat=True):
             _spectators_tell_later(room_id, None)
 
 
