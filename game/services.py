@@ -484,7 +484,7 @@ def game_presence(*, room_id: int, seats: list[int], event: str) -> bool:
         record["away"] = away
         record["autoplay"] = record["autoplay"] and away
         numbered, public = _number_events(game, [{"event": event, "seat": seat}], top=game.state["pile"][-1],
-                                          skip_seat=seat)
+                                          skip_seat=seat, logged_before=len(change.events))
         for to, seat_frames in numbered.items():
             frames.setdefault(to, []).extend(seat_frames)
         change.events += public

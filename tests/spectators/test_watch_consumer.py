@@ -11,7 +11,7 @@ from game.models import Game
 from lobby_site.wire import ProtocolError, clean_create_room
 from rooms import services as rooms_services
 from rooms.models import Deadline, Room
-from tests.game.conftest import settle
+from tests.game.conftest import begun_game, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -170,3 +170,20 @@ async def test_the_count_reaches_views_and_a_spectators_event_at_most_once_every
     await second.close()
     await asyncio.sleep(0.2)
     assert (await db(Room.objects.get)(pk=room_id)).spectators == 1
+
+
+async def test_seats_that_go_away_together_reach_spectators_numbered_one_after_the_other(make_room, connect, watch):
+    room_id, seats = await begun_game(make_room, connect, 3)
+    await settle(seats)
+    watcher = await watch(room_id)
+    await watcher.receive_frame("WATCHING")
+    await watcher.receive_frame("GAME_EVENT")  # `spectators {count: 1}`
+    # One batch of presence changes makes one change of two events (rooms.signals, batched writes).
+    assert await db(services.game_presence)(room_id=room_id, seats=[1, 2], event="disconnected")
+    first = await watcher.receive_frame("GAME_EVENT")
+    second = await watcher.receive_frame("GAME_EVENT")
+    assert [first["payload"]["data"], second["payload"]["data"]] == [
+        {"event": "disconnected", "seat": 1}, {"event": "disconnected", "seat": 2}]
+    assert second["msg_id"] == first["msg_id"] + 1  # WatchState checks every number follows the last
+    game = await db(Game.objects.get)(room_id=room_id)
+    assert watcher.last == game.event_count
