@@ -14,8 +14,9 @@ Configurations:
         [--think 3] [--warmup 5] [--spawn-rate 50] [--goal-ms 250] [--no-baseline] [--server-env KEY=VALUE ...]
         [--spectators 0,200]
 
-`--spectators` runs every player count once per spectator count (the loadtest's spectators,
-spread over the newest 50 rooms), so watched and unwatched games are measured side by side.
+`--spectators` runs every player count once per spectator count, so watched and unwatched
+games are measured side by side. The spectators are a second loadtest process (`--players 0
+--spectators N`, which finds the games in the lobby's live list and spreads over at most 50).
 
 Writes bench/out/capacity-<time>.json and .md (git-ignored) and prints the table.
 """
@@ -243,18 +244,37 @@ class Servers:
 
 
 def run_loadtest(servers: Servers, players: int, spectators: int, args, log: Path) -> tuple[dict, dict]:
-    """Run manage.py loadtest against `servers`; return its summary and the servers' usage."""
-    command = [sys.executable, "manage.py", "loadtest", "--url", servers.ws_url, "--players", str(players),
-               "--think", str(args.think), "--duration", str(args.duration), "--warmup", str(args.warmup),
-               "--spawn-rate", str(args.spawn_rate), "--spectators", str(spectators), "--no-progress"]
+    """Run manage.py loadtest against `servers`; return its summary and the servers' usage.
+
+    Spectators run in a second loadtest process (`--players 0`: they find the games in the
+    lobby's live list), so the load generator's work on their messages never delays the
+    players' measurements; the players' warmup waits for every spectator to be connected.
+    """
+    base = [sys.executable, "manage.py", "loadtest", "--url", servers.ws_url, "--think", str(args.think),
+            "--spawn-rate", str(args.spawn_rate), "--no-progress"]
+    ramp = spectators / args.spawn_rate
+    command = [*base, "--players", str(players), "--duration", str(args.duration), "--warmup", str(args.warmup + ramp)]
+    watching = [*base, "--players", "0", "--spectators", str(spectators), "--duration", str(args.duration + 2),
+                "--warmup", str(players / args.spawn_rate + args.warmup)]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    timeout = (players + spectators) / args.spawn_rate + args.warmup + args.duration + 300
     with Sampler(servers.groups) as sampler, open(log, "ab") as err:
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
-                              timeout=(players + spectators) / args.spawn_rate + args.warmup + args.duration + 300)
+        watchers = (subprocess.Popen(watching, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+                    if spectators else None)
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
+        watched = watchers.communicate(timeout=timeout)[0] if watchers else ""
     lines = done.stdout.strip().splitlines()
     if not lines:
         raise RuntimeError(f"loadtest printed nothing (exit {done.returncode}); see {log}")
     summary = json.loads(lines[-1])
+    if watchers:
+        watched_lines = watched.strip().splitlines()
+        if not watched_lines:
+            raise RuntimeError(f"the spectators' loadtest printed nothing (exit {watchers.returncode}); see {log}")
+        spectating = json.loads(watched_lines[-1])
+        summary.update({key: spectating[key] for key in ("spectators", "spectator_frames", "spectator_gaps",
+                                                         "spectator_failures")},
+                       spectators_client_cpu_pct=spectating["client_cpu_pct"])
     usage = sampler.over(summary["window_start_unix"] or 0, summary["window_end_unix"] or time.time())
     return summary, usage
 

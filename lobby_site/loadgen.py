@@ -270,6 +270,24 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
             await asyncio.sleep(RETRY_PAUSE)
 
 
+async def follow_live_games(config: LoadConfig, stats: Stats) -> None:
+    """Keep `stats.live_rooms` on the lobby's list of games being played (GET_LIVE_GAMES every
+    RETRY_PAUSE): what spectators of a run without bots of its own watch, found as people find them."""
+    while True:
+        try:
+            async with websockets.connect(f"{config.base_url}/ws/lobby/", open_timeout=10, max_size=None) as lobby:
+                msg_id = 0
+                while True:
+                    msg_id += 1
+                    await lobby.send(json.dumps({"cmd": "GET_LIVE_GAMES", "msg_id": msg_id, "payload": {}}))
+                    while (frame := json.loads(await asyncio.wait_for(lobby.recv(), 10)))["cmd"] != "LIVE_GAMES_REP":
+                        pass  # listing pushes: not what spectators need
+                    stats.live_rooms[:] = [game["room_id"] for game in reversed(frame["payload"]["data"]["games"])]
+                    await asyncio.sleep(RETRY_PAUSE)
+        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
+            await asyncio.sleep(RETRY_PAUSE)
+
+
 async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmup: float, duration: float,
                    room_options: dict | None = None) -> None:
     """Spawn the bots at `spawn_rate`/s, measure for `duration` s after `warmup`, then stop them all."""
@@ -280,6 +298,8 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
         for bot in bots:
             tasks.append(asyncio.create_task(bot.run()))
             await asyncio.sleep(1 / spawn_rate)
+        if not bots and config.spectators:
+            tasks.append(asyncio.create_task(follow_live_games(config, stats)))
         for index in range(config.spectators):
             tasks.append(asyncio.create_task(watch_games(index, config, stats)))
             await asyncio.sleep(1 / spawn_rate)
