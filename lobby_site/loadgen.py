@@ -271,21 +271,20 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
 
 
 async def follow_live_games(config: LoadConfig, stats: Stats) -> None:
-    """Keep `stats.live_rooms` on the lobby's list of games being played (GET_LIVE_GAMES every
-    RETRY_PAUSE): what spectators of a run without bots of its own watch, found as people find them."""
+    """Keep `stats.live_rooms` on the lobby's list of games being played, as the lobby page does:
+    GET_LIVE_GAMES once, then every LIVE_GAMES_CHANGED push. What spectators of a run without
+    bots of its own watch, found as people find them."""
     while True:
         try:
             async with websockets.connect(f"{config.base_url}/ws/lobby/", open_timeout=10, max_size=None) as lobby:
-                msg_id = 0
-                while True:
-                    msg_id += 1
-                    await lobby.send(json.dumps({"cmd": "GET_LIVE_GAMES", "msg_id": msg_id, "payload": {}}))
-                    while (frame := json.loads(await asyncio.wait_for(lobby.recv(), 10)))["cmd"] != "LIVE_GAMES_REP":
-                        pass  # listing pushes: not what spectators need
-                    stats.live_rooms[:] = [game["room_id"] for game in reversed(frame["payload"]["data"]["games"])]
-                    await asyncio.sleep(RETRY_PAUSE)
+                await lobby.send(json.dumps({"cmd": "GET_LIVE_GAMES", "msg_id": 1, "payload": {}}))
+                async for text in lobby:
+                    frame = json.loads(text)
+                    if frame["cmd"] in ("LIVE_GAMES_REP", "LIVE_GAMES_CHANGED"):
+                        stats.live_rooms[:] = [game["room_id"] for game in reversed(frame["payload"]["data"]["games"])]
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
-            await asyncio.sleep(RETRY_PAUSE)
+            pass
+        await asyncio.sleep(RETRY_PAUSE)
 
 
 async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmup: float, duration: float,
