@@ -230,6 +230,7 @@ class GameConsumer(Consumer):
 
 # --- Spectators (docs/protocol.md "Spectators") ------------------------------------------------
 
+REORDER_WAIT = 1.0  # seconds a change that came early waits for those before it (docs/protocol.md "Spectators")
 NOT_WATCHABLE_CLOSE = 4403
 NO_ROOM_CLOSE = 4404
 WATCH_REFUSED = frozenset({ClientCmd.CHAT, ClientCmd.GAME_MESSAGE, ClientCmd.LEAVE_REQUEST, ClientCmd.LEAVE,
@@ -250,6 +251,8 @@ class WatchConsumer(Consumer):
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.counted = False
         self.last = 0  # the last spectator msg_id this connection has (snapshots included)
+        self.early: dict[int, list[str]] = {}  # changes that came before those they follow: first msg_id → texts
+        self.resync: asyncio.Task | None = None
         self.roommates: asyncio.Task | None = None
         await self.accept()
         # Join the groups first, so nothing committed after the snapshot below is missed.
@@ -272,8 +275,9 @@ class WatchConsumer(Consumer):
         if self.counted:  # first, with a plain call: daphne may cancel a consumer slow to close
             self.counted = False
             spectator_counted(self.room_id, -1)
-        if self.roommates is not None:
-            self.roommates.cancel()
+        for task in (self.roommates, self.resync):
+            if task is not None:
+                task.cancel()
         await self.channel_layer.group_discard(services.watch_group(self.room_id), self.channel_name)
         await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
 
@@ -306,16 +310,58 @@ class WatchConsumer(Consumer):
     # --- group events
 
     async def watch_frames(self, event):
-        """Forward a change's public frames (`watch.frames`), leaving out those a snapshot already held."""
-        skip = self.last - event["first"] + 1
-        texts = event["texts"][skip:] if skip > 0 else event["texts"]
-        if not texts:
+        """Forward a change's public frames (`watch.frames`) in the stream's order.
+
+        Each process publishes the changes it made after its own commit, so changes made in
+        different processes (a move here, a clock's `spectators` event there) can arrive out
+        of order. One that comes early waits up to REORDER_WAIT for those before it; then a
+        fresh snapshot (WATCHING) takes the place of the missing ones.
+        """
+        if event["first"] > self.last + 1:
+            self.early[event["first"]] = event["texts"]
+            if self.resync is None or self.resync.done():
+                self.resync = asyncio.create_task(self._resync_later())
             return
-        self.last = event["first"] + len(event["texts"]) - 1
+        await self._forward(event["first"], event["texts"])
+        await self._forward_early()
+
+    async def _forward(self, first: int, texts: list[str]) -> None:
+        """Send the frames numbered `first`, `first` + 1, … that this connection does not have yet."""
+        skip = self.last - first + 1
+        new = texts[skip:] if skip > 0 else texts
+        if not new:
+            return
+        self.last = first + len(texts) - 1
         if self.roommates is not None:
             self.roommates.cancel()
             self.roommates = None
-        await self.send_texts(texts)
+        await self.send_texts(new)
+
+    async def _forward_early(self) -> None:
+        """Send the early changes that now follow on; stop waiting once none is left."""
+        for first in sorted(self.early):
+            if first > self.last + 1:
+                return
+            await self._forward(first, self.early.pop(first))
+        if self.resync is not None and self.resync is not asyncio.current_task():
+            self.resync.cancel()
+        self.resync = None
+
+    async def _resync_later(self) -> None:
+        await asyncio.sleep(REORDER_WAIT)
+        try:
+            opened = await database_sync_to_async(services.watch_open)(
+                room_id=self.room_id, uncounted=spectators_pending(self.room_id))
+        except services.WatchRefused:
+            return  # the room closed: its ROOM_CLOSED is on the way
+        if opened["msg_id"] > self.last:
+            self.last = opened["msg_id"]
+            await self.send_texts([encode(frame) for frame in opened["frames"]])
+        self.early = {first: texts for first, texts in self.early.items() if first + len(texts) - 1 > self.last}
+        self.resync = None
+        await self._forward_early()
+        if self.early and self.resync is None:
+            self.resync = asyncio.create_task(self._resync_later())
 
     async def roommates_changed(self, event):
         """Send ROOMMATES while the room still waits (`roommates.changed`)."""
