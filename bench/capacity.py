@@ -12,6 +12,11 @@ Configurations:
 
     .venv/bin/python bench/capacity.py --players 40,200 --duration 20 [--config default|nginx-pg-redis|both]
         [--think 3] [--warmup 5] [--spawn-rate 50] [--goal-ms 250] [--no-baseline] [--server-env KEY=VALUE ...]
+        [--spectators 0,200]
+
+`--spectators` runs every player count once per spectator count, so watched and unwatched
+games are measured side by side. The spectators are a second loadtest process (`--players 0
+--spectators N`, which finds the games in the lobby's live list and spreads over at most 50).
 
 Writes bench/out/capacity-<time>.json and .md (git-ignored) and prints the table.
 """
@@ -238,19 +243,38 @@ class Servers:
 # --- One step -----------------------------------------------------------------------------
 
 
-def run_loadtest(servers: Servers, players: int, args, log: Path) -> tuple[dict, dict]:
-    """Run manage.py loadtest against `servers`; return its summary and the servers' usage."""
-    command = [sys.executable, "manage.py", "loadtest", "--url", servers.ws_url, "--players", str(players),
-               "--think", str(args.think), "--duration", str(args.duration), "--warmup", str(args.warmup),
-               "--spawn-rate", str(args.spawn_rate), "--no-progress"]
+def run_loadtest(servers: Servers, players: int, spectators: int, args, log: Path) -> tuple[dict, dict]:
+    """Run manage.py loadtest against `servers`; return its summary and the servers' usage.
+
+    Spectators run in a second loadtest process (`--players 0`: they find the games in the
+    lobby's live list), so the load generator's work on their messages never delays the
+    players' measurements; the players' warmup waits for every spectator to be connected.
+    """
+    base = [sys.executable, "manage.py", "loadtest", "--url", servers.ws_url, "--think", str(args.think),
+            "--spawn-rate", str(args.spawn_rate), "--no-progress"]
+    ramp = spectators / args.spawn_rate
+    command = [*base, "--players", str(players), "--duration", str(args.duration), "--warmup", str(args.warmup + ramp)]
+    watching = [*base, "--players", "0", "--spectators", str(spectators), "--duration", str(args.duration + 2),
+                "--warmup", str(players / args.spawn_rate + args.warmup)]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    timeout = (players + spectators) / args.spawn_rate + args.warmup + args.duration + 300
     with Sampler(servers.groups) as sampler, open(log, "ab") as err:
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
-                              timeout=players / args.spawn_rate + args.warmup + args.duration + 300)
+        watchers = (subprocess.Popen(watching, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+                    if spectators else None)
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
+        watched = watchers.communicate(timeout=timeout)[0] if watchers else ""
     lines = done.stdout.strip().splitlines()
     if not lines:
         raise RuntimeError(f"loadtest printed nothing (exit {done.returncode}); see {log}")
     summary = json.loads(lines[-1])
+    if watchers:
+        watched_lines = watched.strip().splitlines()
+        if not watched_lines:
+            raise RuntimeError(f"the spectators' loadtest printed nothing (exit {watchers.returncode}); see {log}")
+        spectating = json.loads(watched_lines[-1])
+        summary.update({key: spectating[key] for key in ("spectators", "spectator_frames", "spectator_gaps",
+                                                         "spectator_failures")},
+                       spectators_client_cpu_pct=spectating["client_cpu_pct"])
     usage = sampler.over(summary["window_start_unix"] or 0, summary["window_end_unix"] or time.time())
     return summary, usage
 
@@ -314,12 +338,13 @@ def run_relay(servers: Servers, players: int, args) -> tuple[dict, dict]:
     return result, sampler.over(*result.pop("window"))
 
 
-def step(config: str, players: int, args, run_dir: Path) -> dict:
-    row = {"config": config, "players": players}
+def step(config: str, players: int, spectators: int, args, run_dir: Path) -> dict:
+    row = {"config": config, "players": players, "spectators": spectators}
+    name = f"{config}-{players}" + (f"-{spectators}w" if spectators else "")
     with tempfile.TemporaryDirectory() as tmp, Servers(config, GAME_APP, args.server_env, Path(tmp)) as servers:
-        summary, usage = run_loadtest(servers, players, args, run_dir / f"loadtest-{config}-{players}.log")
+        summary, usage = run_loadtest(servers, players, spectators, args, run_dir / f"loadtest-{name}.log")
         for log in Path(tmp).glob("*.log"):
-            shutil.copy(log, run_dir / f"{config}-{players}-{log.name}")
+            shutil.copy(log, run_dir / f"{name}-{log.name}")
     row.update(summary=summary, usage=usage)
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp, Servers(config, RELAY_APP, args.server_env, Path(tmp)) as servers:
@@ -330,9 +355,10 @@ def step(config: str, players: int, args, run_dir: Path) -> dict:
 
 # --- Report -------------------------------------------------------------------------------
 
-HEADER = ("| config | players | moves/s | p50 ms | p99 ms | errors / gaps / conn. fail. | daphne CPU % | nginx CPU % "
+HEADER = ("| config | players | spectators | moves/s | p50 ms | p99 ms | errors / gaps / conn. fail. "
+          "| spectator frames / gaps / fail. | daphne CPU % | nginx CPU % "
           "| daphne RSS MB | KiB/player | client CPU % | relay msg/s | relay p50 / p99 ms | relay daphne CPU % |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def table_row(row: dict) -> str:
@@ -343,17 +369,33 @@ def table_row(row: dict) -> str:
     relay = row.get("relay")
     relay_cells = ("–", "–", "–") if relay is None else (
         relay["messages_per_s"], f"{relay['p50_ms']} / {relay['p99_ms']}", row["relay_usage"]["daphne"]["cpu_pct"])
-    return (f"| {row['config']} | {row['players']} | {s['moves_per_s']} | {s['p50_ms']} | {s['p99_ms']} "
-            f"| {s['errors']} / {s['gaps']} / {s['connect_failures']} | {daphne['cpu_pct']} | {nginx_cpu} "
+    watched = (f"{s.get('spectator_frames', 0)} / {s.get('spectator_gaps', 0)} / {s.get('spectator_failures', 0)}"
+               if row.get("spectators") else "–")
+    return (f"| {row['config']} | {row['players']} | {row.get('spectators', 0)} | {s['moves_per_s']} | {s['p50_ms']} "
+            f"| {s['p99_ms']} | {s['errors']} / {s['gaps']} / {s['connect_failures']} | {watched} "
+            f"| {daphne['cpu_pct']} | {nginx_cpu} "
             f"| {daphne['rss_kb'] / 1024:.0f} | {per_player:.0f} | {s['client_cpu_pct']} "
             f"| {relay_cells[0]} | {relay_cells[1]} | {relay_cells[2]} |")
 
 
 def held(rows: list[dict], goal_ms: float) -> int:
-    """The most players a configuration held: p99 under the goal, nothing lost or refused."""
+    """The most players a configuration held: p99 under the goal, nothing lost or refused (spectators' gaps included)."""
     ok = [r["players"] for r in rows if r["summary"]["p99_ms"] is not None and r["summary"]["p99_ms"] < goal_ms
-          and not (r["summary"]["errors"] or r["summary"]["gaps"] or r["summary"]["connect_failures"])]
+          and not (r["summary"]["errors"] or r["summary"]["gaps"] or r["summary"]["connect_failures"]
+                   or r["summary"].get("spectator_gaps"))]
     return max(ok, default=0)
+
+
+def watched_ratios(rows: list[dict]) -> list[str]:
+    """Each watched step's p99 move latency beside the same configuration and players unwatched."""
+    unwatched = {(r["config"], r["players"]): r["summary"]["p99_ms"] for r in rows if not r["spectators"]}
+    lines = []
+    for r in rows:
+        bare = unwatched.get((r["config"], r["players"]))
+        if r["spectators"] and bare and r["summary"]["p99_ms"] is not None:
+            lines.append(f"* {r['config']}, {r['players']} players: p99 with {r['spectators']} spectators "
+                         f"÷ unwatched = {r['summary']['p99_ms']} ÷ {bare} = **{r['summary']['p99_ms'] / bare:.2f}×**")
+    return lines
 
 
 def main() -> None:
@@ -369,11 +411,16 @@ def main() -> None:
                         help="also run the bare relay at each step")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="an extra server setting (repeatable), e.g. ROOMS_PER_ADDRESS=100000")
+    parser.add_argument("--spectators", default="0",
+                        help="comma-separated spectator counts: each player count is run once with each")
     args = parser.parse_args()
     args.server_env = dict(item.split("=", 1) for item in args.server_env)
     counts = [int(n) for n in args.players.split(",")]
     if any(n < 4 or n % 4 for n in counts):
         parser.error("--players: multiples of 4")
+    watchers = [int(n) for n in args.spectators.split(",")]
+    if any(n < 0 for n in watchers):
+        parser.error("--spectators: not negative")
     configs = ["default", "nginx-pg-redis"] if args.config == "both" else [args.config]
     raise_open_file_limit()  # inherited by daphne, nginx and the load generator
 
@@ -384,13 +431,15 @@ def main() -> None:
     print(HEADER, flush=True)
     for config in configs:
         for players in counts:
-            row = step(config, players, args, run_dir)
-            rows.append(row)
-            print(table_row(row), flush=True)
+            for spectators in watchers:
+                row = step(config, players, spectators, args, run_dir)
+                rows.append(row)
+                print(table_row(row), flush=True)
     verdict = {config: held([r for r in rows if r["config"] == config], args.goal_ms) for config in configs}
     lines = [HEADER, *map(table_row, rows), "",
              *(f"* {config}: held **{n}** players at p99 < {args.goal_ms:.0f} ms (think {args.think} s)"
-               for config, n in verdict.items())]
+               for config, n in verdict.items()),
+             *watched_ratios(rows)]
     (OUT / f"capacity-{stamp}.md").write_text("\n".join(lines) + "\n")
     (OUT / f"capacity-{stamp}.json").write_text(json.dumps(
         {"args": {k: v for k, v in vars(args).items()}, "rows": rows, "held": verdict}, indent=1))

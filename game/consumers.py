@@ -17,6 +17,7 @@ from django.conf import settings
 
 from game import services
 from lobby_site import metrics
+from game.watchers import spectator_counted, spectators_pending
 from lobby_site.wire import (
     GAME_CMDS,
     ClientCmd,
@@ -34,7 +35,7 @@ from lobby_site.wire import (
 )
 from rooms import services as rooms_services
 from rooms.clock import ensure_clock_running
-from rooms.notify import room_group
+from rooms.notify import room_group, watch_group
 from rooms.presence import connection_ended, connection_opened
 
 logger = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ class GameConsumer(Consumer):
     # --- group events
 
     async def room_frames(self, event):
-        """Deliver this seat's part of a change (`room.frames`: every seat's frames, and the spectators')."""
+        """Deliver this seat's part of a change (`room.frames`: every seat's frames, by seat)."""
         part = event["seats"].get(str(self.seat["seat"])) if self.seat is not None else None
         if part is not None:
             await self._deliver_part(part)
@@ -285,6 +286,7 @@ class GameConsumer(Consumer):
 
 # --- Spectators (docs/protocol.md "Spectators") ------------------------------------------------
 
+REORDER_WAIT = 1.0  # seconds a change that came early waits for those before it (docs/protocol.md "Spectators")
 NOT_WATCHABLE_CLOSE = 4403
 NO_ROOM_CLOSE = 4404
 WATCH_REFUSED = frozenset({ClientCmd.CHAT, ClientCmd.GAME_MESSAGE, ClientCmd.LEAVE_REQUEST, ClientCmd.LEAVE,
@@ -308,15 +310,20 @@ class WatchConsumer(Consumer):
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.counted = False
         self.last = 0  # the last spectator msg_id this connection has (snapshots included)
+        self.early: dict[int, list[str]] = {}  # changes that came before those they follow: first msg_id → texts
+        self.resync: asyncio.Task | None = None
         self.roommates: asyncio.Task | None = None
         await self.accept()
-        # Join the groups first, so nothing committed after the snapshot below is missed.
-        await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
+        # Join the spectators' group first, so nothing committed after the snapshot below is
+        # missed. (Not the room's group: that one carries the seats' frames, for seats only.)
+        await self.channel_layer.group_add(watch_group(self.room_id), self.channel_name)
         try:
-            opened = await game_service(services.watch_open)(room_id=self.room_id)
+            opened = await game_service(services.watch_open)(
+                room_id=self.room_id, uncounted=spectators_pending(self.room_id) + 1)
         except services.WatchRefused as refused:
             await self.close(code=NO_ROOM_CLOSE if refused.missing else NOT_WATCHABLE_CLOSE)
             return
+        spectator_counted(self.room_id, +1)
         self.counted = True
         self.last = max(self.last, opened["msg_id"])
         await self.send_texts([encode(frame) for frame in opened["frames"]])
@@ -324,12 +331,13 @@ class WatchConsumer(Consumer):
             self.roommates = asyncio.create_task(self._push_roommates())
 
     async def disconnect(self, code):
-        if self.roommates is not None:
-            self.roommates.cancel()
-        await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
-        if self.counted:
+        if self.counted:  # first, with a plain call: daphne may cancel a consumer slow to close
             self.counted = False
-            await game_service(services.watch_close)(room_id=self.room_id)
+            spectator_counted(self.room_id, -1)
+        for task in (self.roommates, self.resync):
+            if task is not None:
+                task.cancel()
+        await self.channel_layer.group_discard(watch_group(self.room_id), self.channel_name)
 
     send_texts = GameConsumer.send_texts
     room_closed = GameConsumer.room_closed  # an operator closed the room: ROOM_CLOSED, then 4410
@@ -362,25 +370,59 @@ class WatchConsumer(Consumer):
 
     # --- group events
 
-    async def room_frames(self, event):
-        """Forward the public part of a change (`room.frames`), leaving out what a snapshot already held.
+    async def watch_frames(self, event):
+        """Forward a change's public frames (`watch.frames`) in the stream's order.
 
-        The seats' parts are not for spectators and are never read here."""
-        event = event["watch"]
-        if event is None:
+        Each process publishes the changes it made after its own commit, so changes made in
+        different processes (a move here, a clock's `spectators` event there) can arrive out
+        of order. One that comes early waits up to REORDER_WAIT for those before it; then a
+        fresh snapshot (WATCHING) takes the place of the missing ones.
+        """
+        if event["first"] > self.last + 1:
+            self.early[event["first"]] = event["texts"]
+            if self.resync is None or self.resync.done():
+                self.resync = asyncio.create_task(self._resync_later())
             return
-        skip = self.last - event["first"] + 1
-        texts = event["texts"][skip:] if skip > 0 else event["texts"]
-        if not texts:
+        await self._forward(event["first"], event["texts"])
+        await self._forward_early()
+
+    async def _forward(self, first: int, texts: list[str]) -> None:
+        """Send the frames numbered `first`, `first` + 1, … that this connection does not have yet."""
+        skip = self.last - first + 1
+        new = texts[skip:] if skip > 0 else texts
+        if not new:
             return
-        self.last = event["first"] + len(event["texts"]) - 1
+        self.last = first + len(texts) - 1
         if self.roommates is not None:
             self.roommates.cancel()
             self.roommates = None
-        await self.send_texts(texts)
+        await self.send_texts(new)
 
-    async def rematch_offer(self, event):
-        """A rematch is offered to the old game's people (`rematch.offer`), not to its spectators."""
+    async def _forward_early(self) -> None:
+        """Send the early changes that now follow on; stop waiting once none is left."""
+        for first in sorted(self.early):
+            if first > self.last + 1:
+                return
+            await self._forward(first, self.early.pop(first))
+        if self.resync is not None and self.resync is not asyncio.current_task():
+            self.resync.cancel()
+        self.resync = None
+
+    async def _resync_later(self) -> None:
+        await asyncio.sleep(REORDER_WAIT)
+        try:
+            opened = await game_service(services.watch_open)(
+                room_id=self.room_id, uncounted=spectators_pending(self.room_id))
+        except services.WatchRefused:
+            return  # the room closed: its ROOM_CLOSED is on the way
+        if opened["msg_id"] > self.last:
+            self.last = opened["msg_id"]
+            await self.send_texts([encode(frame) for frame in opened["frames"]])
+        self.early = {first: texts for first, texts in self.early.items() if first + len(texts) - 1 > self.last}
+        self.resync = None
+        await self._forward_early()
+        if self.early and self.resync is None:
+            self.resync = asyncio.create_task(self._resync_later())
 
     async def roommates_changed(self, event):
         """Send ROOMMATES while the room still waits (`roommates.changed`)."""

@@ -16,6 +16,7 @@ In a load test only the prompted seat can act, so nothing else is numbered in be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import resource
@@ -225,6 +226,9 @@ class Bot:
             self.stats.retired.update(seat_counters(seat))
             if seat.state.over is not None and seat.state.seat == 0:
                 self.stats.games_finished += 1
+            if seat.state.over is not None:
+                with contextlib.suppress(ValueError):
+                    self.stats.live_rooms.remove(room_id)  # spectators watch games still running
             self.seat = None
 
 
@@ -232,7 +236,9 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
     """One spectator: watch a room the bots play in (spread by `index`) to its end, then another.
 
     Checks the spectator stream: every GAME_EVENT and GAME_OVER numbered one after the last.
+    After a game's end it moves on within RETRY_PAUSE (people do not all leave at one instant).
     """
+    rng = random.Random(index)
     while True:
         if not stats.live_rooms:
             await asyncio.sleep(RETRY_PAUSE)
@@ -255,10 +261,32 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
                             last = msg_id
                         over = over or cmd == "GAME_OVER" or (cmd == "WATCHING" and frame["payload"]["data"]["outcome"])
                     if over:
+                        # A finished game is no longer watched: without this, its spectators
+                        # would reconnect to it (WATCHING with an outcome) in a loop.
+                        with contextlib.suppress(ValueError):
+                            stats.live_rooms.remove(room_id)
                         break
+            await asyncio.sleep(rng.uniform(0, RETRY_PAUSE))
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
             stats.spectator_failures += 1
             await asyncio.sleep(RETRY_PAUSE)
+
+
+async def follow_live_games(config: LoadConfig, stats: Stats) -> None:
+    """Keep `stats.live_rooms` on the lobby's list of games being played, as the lobby page does:
+    GET_LIVE_GAMES once, then every LIVE_GAMES_CHANGED push. What spectators of a run without
+    bots of its own watch, found as people find them."""
+    while True:
+        try:
+            async with websockets.connect(f"{config.base_url}/ws/lobby/", open_timeout=10, max_size=None) as lobby:
+                await lobby.send(json.dumps({"cmd": "GET_LIVE_GAMES", "msg_id": 1, "payload": {}}))
+                async for text in lobby:
+                    frame = json.loads(text)
+                    if frame["cmd"] in ("LIVE_GAMES_REP", "LIVE_GAMES_CHANGED"):
+                        stats.live_rooms[:] = [game["room_id"] for game in reversed(frame["payload"]["data"]["games"])]
+        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
+            pass
+        await asyncio.sleep(RETRY_PAUSE)
 
 
 async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmup: float, duration: float,
@@ -271,6 +299,8 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
         for bot in bots:
             tasks.append(asyncio.create_task(bot.run()))
             await asyncio.sleep(1 / spawn_rate)
+        if not bots and config.spectators:
+            tasks.append(asyncio.create_task(follow_live_games(config, stats)))
         for index in range(config.spectators):
             tasks.append(asyncio.create_task(watch_games(index, config, stats)))
             await asyncio.sleep(1 / spawn_rate)

@@ -26,7 +26,19 @@ LOBBY_GROUP = "lobby"
 
 
 def room_group(room_id: int) -> str:
+    """The group of a room's seat connections (the seats' frames of every change, for seats only)."""
     return f"room.{room_id}"
+
+
+def watch_group(room_id: int) -> str:
+    """The group of a room's spectators' connections: one message per change, whoever watches."""
+    return f"watch.{room_id}"
+
+
+def send_to_room_on_commit(room_id: int, message: dict) -> None:
+    """Send `message` to everyone in a room — its seats' connections and its spectators — after commit."""
+    send_on_commit(room_group(room_id), message)
+    send_on_commit(watch_group(room_id), message)
 
 
 class _Outbox:

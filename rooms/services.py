@@ -28,7 +28,7 @@ from lobby_site.names import name_key
 from lobby_site.wire import ROOM_NAME_MAX, ErrorCode, ProtocolError
 from rooms import signals
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft, ServerProcess
-from rooms.notify import LOBBY_GROUP, room_group, send_on_commit, send_to_channel_on_commit
+from rooms.notify import LOBBY_GROUP, room_group, send_on_commit, send_to_channel_on_commit, send_to_room_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def _notify_lobby() -> None:
 
 
 def _notify_roommates(room_id: int) -> None:
-    send_on_commit(room_group(room_id), {"type": "roommates.changed"})
+    send_to_room_on_commit(room_id, {"type": "roommates.changed"})
 
 
 # --- Limits per address (docs/protocol.md "Limits per address") ----------------------------
@@ -358,7 +358,7 @@ def room_close(*, room_id: int) -> bool:
         if room is None or room.status == Room.Status.CLOSED:
             return False
         _room_close(room)
-        send_on_commit(room_group(room.pk), {"type": "room.closed", "reason": "admin"})
+        send_to_room_on_commit(room.pk, {"type": "room.closed", "reason": "admin"})
         return True
 
 

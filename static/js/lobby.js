@@ -29,7 +29,7 @@ function getRooms() {
 }
 
 function send(cmd, payload = {}) {
-  if (cmd !== "GET_ROOMS") showError("");  // a new request: the last one's error no longer applies
+  if (cmd !== "GET_ROOMS" && cmd !== "GET_LIVE_GAMES") showError("");  // a new request: the last one's error no longer applies
   if (!socket || socket.readyState !== WebSocket.OPEN) {
     showError("Not connected to the lobby yet: try again in a moment.");
     return null;
@@ -42,7 +42,7 @@ function send(cmd, payload = {}) {
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/ws/lobby/`);
-  socket.addEventListener("open", () => { backoff = 500; getRooms(); });
+  socket.addEventListener("open", () => { backoff = 500; getRooms(); send("GET_LIVE_GAMES"); });
   socket.addEventListener("message", (event) => dispatch(JSON.parse(event.data)));
   socket.addEventListener("close", () => {
     // A new connection has no draft: the server ended ours with the old one.
@@ -105,6 +105,21 @@ function renderListing(payload) {
   const searched = searchText() !== "";
   $("rooms-count").textContent = searched || openTotal > rooms.length
     ? `${openTotal} room${openTotal === 1 ? "" : "s"} open, ${rooms.length} listed` : "";
+}
+
+/** List the games being played that may be watched, each a link to its spectator page. */
+function renderLiveGames(data) {
+  $("live-games").replaceChildren(...data.games.map((game) => {
+    const item = document.createElement("li");
+    item.dataset.roomId = String(game.room_id);
+    const link = document.createElement("a");
+    link.href = `/rooms/${game.room_id}/watch/`;
+    link.textContent = `Watch ${game.name}`;
+    item.append(link, ` — ${game.players.join(", ")} · ${game.spectators} watching`);
+    return item;
+  }));
+  $("live-games").dataset.total = String(data.total);
+  $("no-live-games").hidden = data.games.length > 0;
 }
 
 function enterRoom(data) {
@@ -199,6 +214,10 @@ function dispatch(frame) {
     case "DRAFT_RESOLVED":
       waitingFor = null;
       showNotice(`The room "${data.room.name}" is ready.`, data.room.room_id);
+      break;
+    case "LIVE_GAMES_REP":
+    case "LIVE_GAMES_CHANGED":
+      renderLiveGames(data);
       break;
     case "CREATE_A_ROOM_REP":
     case "JOIN_ROOM_REP":

@@ -62,6 +62,8 @@ export function eventText(event, names) {
   }
 }
 
+const BACKS_SHOWN = 12;  // card backs drawn for a hand; more are summed up by an ellipsis
+
 /** Draw a public table (a rebuilt table, or a public view) into `root`; user text goes in as text. */
 export function renderTable(table, root) {
   root.replaceChildren();
@@ -71,6 +73,18 @@ export function renderTable(table, root) {
     const li = document.createElement("li");
     li.dataset.seat = p.seat;
     li.textContent = `${p.name}: ${p.cards_left} card${p.cards_left === 1 ? "" : "s"}`;
+    // The hand face down: one card back per card (the count above says it in words).
+    const backs = document.createElement("span");
+    backs.className = "face-down";
+    backs.setAttribute("aria-hidden", "true");
+    backs.dataset.count = p.cards_left;
+    for (let k = 0; k < Math.min(p.cards_left, BACKS_SHOWN); k += 1) {
+      const back = document.createElement("span");
+      back.className = "card-back";
+      backs.append(back);
+    }
+    if (p.cards_left > BACKS_SHOWN) backs.append("…");
+    li.append(" ", backs);
     if (p.seat === table.current_seat) li.classList.add("current");
     if (p.seat === table.awaiting_seat) li.dataset.awaiting = "true";
     players.append(li);

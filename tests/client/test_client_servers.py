@@ -131,3 +131,19 @@ def test_loadtest_fails_when_it_cannot_connect():
     assert done.returncode == 1
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["connect_failures"] > 0 and summary["moves"] == 0
+
+
+def test_loadtest_spectators_watch_without_a_gap_beside_the_bots_or_in_a_process_of_their_own(server):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    base = [sys.executable, "manage.py", "loadtest", "--url", server.ws_url, "--think", "0.05", "--no-progress"]
+    alone = subprocess.Popen([*base, "--players", "0", "--spectators", "4", "--duration", "10"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    beside = subprocess.run([*base, "--players", "8", "--spectators", "6", "--duration", "8"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    out, err = alone.communicate(timeout=120)
+    for done, stdout, stderr, spectators in ((beside, beside.stdout, beside.stderr, 6), (alone, out, err, 4)):
+        assert done.returncode == 0, stderr[-3000:]
+        summary = json.loads(stdout.strip().splitlines()[-1])
+        assert summary["spectators"] == spectators and summary["spectator_frames"] > 0, summary
+        assert summary["spectator_gaps"] == summary["spectator_failures"] == 0, summary
+    assert json.loads(out.strip().splitlines()[-1])["moves"] == 0  # it only watched

@@ -2,6 +2,7 @@
 
 import pytest
 
+from game.watchers import spectators_written
 from rooms.clock import stop_clock
 from tests.game.conftest import connect, game2, game_settings, make_room  # noqa: F401  (fixtures)
 from tests.spectators.helpers import WatchCommunicator
@@ -20,4 +21,5 @@ async def watch(channel_layers, transactional_db):
     yield open_watch
     for watcher in watchers:
         await watcher.close()
+    await spectators_written()
     await stop_clock()

@@ -5,13 +5,14 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
-from game import services
+from game import consumers, services
 from game.models import Game
 from lobby_site.wire import ProtocolError, clean_create_room
 from rooms import services as rooms_services
 from rooms.models import Deadline, Room
-from tests.game.conftest import settle
+from tests.game.conftest import begun_game, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -170,3 +171,70 @@ async def test_the_count_reaches_views_and_a_spectators_event_at_most_once_every
     await second.close()
     await asyncio.sleep(0.2)
     assert (await db(Room.objects.get)(pk=room_id)).spectators == 1
+
+
+async def test_seats_that_go_away_together_reach_spectators_numbered_one_after_the_other(make_room, connect, watch):
+    room_id, seats = await begun_game(make_room, connect, 3)
+    await settle(seats)
+    watcher = await watch(room_id)
+    await watcher.receive_frame("WATCHING")
+    await watcher.receive_frame("GAME_EVENT")  # `spectators {count: 1}`
+    # One batch of presence changes makes one change of two events (rooms.signals, batched writes).
+    assert await db(services.game_presence)(room_id=room_id, seats=[1, 2], event="disconnected")
+    first = await watcher.receive_frame("GAME_EVENT")
+    second = await watcher.receive_frame("GAME_EVENT")
+    assert [first["payload"]["data"], second["payload"]["data"]] == [
+        {"event": "disconnected", "seat": 1}, {"event": "disconnected", "seat": 2}]
+    assert second["msg_id"] == first["msg_id"] + 1  # WatchState checks every number follows the last
+    game = await db(Game.objects.get)(room_id=room_id)
+    assert watcher.last == game.event_count
+
+
+async def held_watch_messages(monkeypatch, seats, changes: int) -> list[dict]:
+    """Play `changes` moves while keeping their watch group messages from being sent; return them."""
+    held = []
+    send = services.send_on_commit
+
+    def hold(group, message):
+        if group.startswith("watch."):
+            held.append(message)
+        else:
+            send(group, message)
+
+    monkeypatch.setattr(services, "send_on_commit", hold)
+    while len(held) < changes:
+        await settle(seats)
+        await next(seat for seat in seats if seat.prompt).answer()
+        for seat in seats:
+            await seat.drain()
+    monkeypatch.setattr(services, "send_on_commit", send)
+    return held[:changes]
+
+
+async def test_changes_that_arrive_out_of_order_reach_the_spectator_in_order(game2, watch, monkeypatch):
+    room_id, seats = game2
+    watcher = await watch(room_id)
+    await watcher.receive_frame("WATCHING")
+    await watcher.receive_frame("GAME_EVENT")  # `spectators {count: 1}`
+    first, second = await held_watch_messages(monkeypatch, seats, 2)
+    layer = get_channel_layer()
+    await layer.group_send(services.watch_group(room_id), second)  # as if another process had been quicker
+    await watcher.quiet(0.3)  # it waits for the change before it …
+    await layer.group_send(services.watch_group(room_id), first)
+    while watcher.last < second["first"] + len(second["texts"]) - 1:
+        await watcher.receive()  # … and then both come, in order: WatchState checks every number
+    assert watcher.snapshots == 1
+
+
+async def test_a_change_that_never_comes_is_replaced_by_a_snapshot(game2, watch, monkeypatch):
+    room_id, seats = game2
+    watcher = await watch(room_id)
+    await watcher.receive_frame("WATCHING")
+    await watcher.receive_frame("GAME_EVENT")
+    _, second = await held_watch_messages(monkeypatch, seats, 2)
+    await get_channel_layer().group_send(services.watch_group(room_id), second)
+    [snapshot] = await watcher.receive(timeout=consumers.REORDER_WAIT + 5)
+    game = await db(Game.objects.get)(room_id=room_id)
+    assert snapshot["cmd"] == "WATCHING" and snapshot["msg_id"] == game.event_count
+    assert snapshot["payload"]["data"]["version"] == game.version
+    await watcher.quiet(0.3)  # the early change is in the snapshot: nothing more

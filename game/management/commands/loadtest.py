@@ -42,13 +42,16 @@ class Command(BaseCommand):
                             help="ask the server for batched messages (HELLO batch)")
         parser.add_argument("--seed", type=int, default=None, help="seed of the bots' choices")
         parser.add_argument("--spectators", type=int, default=0,
-                            help="spectators watching the bots' games (spread over the newest 50 rooms)")
+                            help="spectators watching the bots' games (spread over the newest 50 rooms); with "
+                                 "--players 0, the games of the lobby's live list (another process's bots)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, url, players, think, duration, warmup, spawn_rate, batch, seed, no_progress,
                spectators=0, **options):
-        if players < 1 or duration <= 0 or spawn_rate <= 0 or think < 0 or warmup < 0:
-            raise CommandError("--players, --duration and --spawn-rate must be positive; --think and --warmup not negative")
+        if players < 0 or (players == 0 and spectators < 1) or duration <= 0 or spawn_rate <= 0 or think < 0 \
+                or warmup < 0:
+            raise CommandError("--players (or, with --players 0, --spectators), --duration and --spawn-rate must be "
+                               "positive; --think and --warmup not negative")
         if not url.startswith(("ws://", "wss://")):
             raise CommandError("--url must be a ws:// or wss:// URL")
         seated = -(-players // 4) * 4
