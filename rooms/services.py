@@ -121,9 +121,12 @@ def lobby_listing(*, search: str = "") -> dict:
 
     `open_total` counts every open room, whatever `search` keeps; five queries in all.
     """
-    return {"rooms": rooms_open(search=search), "open_total": _rooms_open().count(),
-            "drafts": drafts_open(),
-            "drafts_total": RoomDraft.objects.filter(status=RoomDraft.Status.OPEN).count()}
+    rooms, drafts = rooms_open(search=search), drafts_open()
+    # Separate reads may straddle a change (a room filled, a draft ended between them): a
+    # total is never less than what the same listing shows.
+    return {"rooms": rooms, "open_total": max(_rooms_open().count(), len(rooms)),
+            "drafts": drafts,
+            "drafts_total": max(RoomDraft.objects.filter(status=RoomDraft.Status.OPEN).count(), len(drafts))}
 
 
 _lobby_generation = 0  # lobby changes committed by this process

@@ -262,10 +262,14 @@ def test_fuzzed_game_frames_after_a_good_hello(site):
     tally, started = Tally(), time.monotonic()
     socket = Socket(f"{server.ws_url}/ws/rooms/{room_id}/", tally, hello=token)
     try:
-        socket.exchange(json.dumps({"cmd": "GET_GAME_STATUS"}))  # settle: the game has begun
+        # Settle: the game has begun (it begins once the connection is written, just after
+        # CONNECTED); before it, a LEAVE would free the seat and end the fuzz's token.
+        while not any(f["cmd"] == "GAME_STATUS" for f in socket.exchange(json.dumps({"cmd": "GET_GAME_STATUS"}))):
+            time.sleep(0.05)
         before, state_before, events_seen = counts(database_url), game_state(database_url, room_id), tally.events
-        # Leaving is a legitimate change of its own (tests/game/test_leaving.py); all else is fair game.
-        cmds = sorted(str(c) for c in GAME_CMDS - {ClientCmd.LEAVE_REQUEST})
+        # Leaving and a rematch (once the game is over) are legitimate changes of their own
+        # (tests/game/test_leaving.py, test_rematch.py); all else is fair game.
+        cmds = sorted(str(c) for c in GAME_CMDS - {ClientCmd.LEAVE_REQUEST, ClientCmd.REMATCH})
         run_frames(socket, frames(cmds), tally, game=True)
         socket.exchange(json.dumps({"cmd": "GET_GAME_STATUS"}))
         # Read while the seat is still connected: closing is a change of its own (the other
