@@ -10,6 +10,7 @@ layer) and for PostgreSQL + Redis.
     .venv/bin/python bench/moves.py [--rooms 25] [--rounds 2] [--config default|pg-redis|both]
         [--profile]   # run the game server under pyinstrument; the report goes to bench/out/
         [--no-batch]  # bots get one frame per message, as clients that do not ask for batches
+        [--server-env KEY=VALUE ...]  # settings for the game server, e.g. DB_THREADS=4
 """
 
 import argparse
@@ -198,6 +199,8 @@ def main():
     parser.add_argument("--relay-messages", type=int, default=200, help="messages per relay group")
     parser.add_argument("--config", choices=["default", "pg-redis", "both"], default="both")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--server-env", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="settings for the game server only (e.g. DB_THREADS=4)")
     parser.add_argument("--batch", action=argparse.BooleanOptionalAction, default=True,
                         help="bots ask for batches (one message per change), as the project's clients do")
     args = parser.parse_args()
@@ -211,7 +214,8 @@ def main():
             profile_args = ()
             if args.profile:
                 profile_args = ("-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(OUT / f"profile-{name}.txt"))
-            server = Daphne(env, python_args=profile_args).start()
+            game_env = {**env, **dict(item.split("=", 1) for item in args.server_env)}
+            server = Daphne(game_env, python_args=profile_args).start()
             try:
                 moves, game_s, game_lat = asyncio.run(run_games(server.ws_url, args.rooms, args.rounds, args.batch))
             finally:

@@ -3,8 +3,10 @@
 Serving needs a real SECRET_KEY (docs/operations.md): importing this module without one
 raises ImproperlyConfigured, so daphne refuses to start and says why.
 """
+import gc
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lobby_site.settings")
@@ -19,6 +21,7 @@ from lobby_site.security import (OriginValidator, close_oversized_messages_with_
                                  close_sockets_with_1012_on_shutdown, require_secret_key)
 
 require_secret_key()
+gc.set_threshold(*settings.GC_THRESHOLDS)
 close_oversized_messages_with_1009()
 close_sockets_with_1012_on_shutdown()
 

@@ -262,6 +262,12 @@ TURN_TIMEOUT = _env_float("TURN_TIMEOUT", 0)  # 0 = off
 MAX_TURNS = _env_int("MAX_TURNS", 1000)
 # Playouts a hard computer searches per decision (docs/protocol.md "Computer levels"; bench/README.md).
 HARD_PLAYOUTS = _env_int("HARD_PLAYOUTS", 60)
+# Python's garbage collector thresholds for serving processes (lobby_site/asgi.py): gen 0, 1, 2.
+# Python's own (700, 10, 10) made a full collection — a pause of the whole process that grows
+# with its sockets (100–400 ms at 1,000–2,000 players) — every 3 s; these let short-lived
+# objects (frames, messages) die before a collection promotes them, and make full collections
+# ten times rarer (bench/README.md "Capacity"). Pauses: the discard_gc_pause_seconds metric.
+GC_THRESHOLDS = tuple(int(x) for x in _env_list("GC_THRESHOLDS", "50000,20,100"))
 # Threads (each with its own database connection) that run the game socket's services on
 # PostgreSQL; 1 keeps them on the process's one ORM thread (lobby_site/consumers.game_service).
 DB_THREADS = _env_int("DB_THREADS", 1)
