@@ -285,7 +285,7 @@ async def follow_live_games(config: LoadConfig, stats: Stats) -> None:
                     if frame["cmd"] in ("LIVE_GAMES_REP", "LIVE_GAMES_CHANGED"):
                         stats.live_rooms[:] = [game["room_id"] for game in reversed(frame["payload"]["data"]["games"])]
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
-            pass
+            pass  # the lobby went away (a restart, a refused connection): follow it again after a pause
         await asyncio.sleep(RETRY_PAUSE)
 
 
