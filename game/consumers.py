@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 
 from lobby_site.consumers import DATABASE_DOWN, Consumer, game_service
 from django.conf import settings
@@ -294,6 +295,38 @@ WATCH_REFUSED = frozenset({ClientCmd.CHAT, ClientCmd.GAME_MESSAGE, ClientCmd.LEA
                            ClientCmd.JOIN_REMATCH})
 
 
+# How long a change's spectators' copies wait before they are framed (see `after_players_wrote`).
+SPECTATOR_DELAY = 0.02  # seconds
+_spectator_waits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Future, float]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _end_wait(wait: asyncio.Future) -> None:
+    if not wait.done():
+        wait.set_result(None)
+
+
+async def after_players_wrote() -> None:
+    """Wait about SPECTATOR_DELAY, on a timer shared by the spectator connections woken by one change.
+
+    Why spectators wait: a WebSocket write under daphne only buffers (Twisted sends the bytes
+    when the loop next finds the socket writable), and the connections woken by one change
+    frame their messages turn by turn of the same loop. Framed at once, 200 spectators'
+    copies of a move held the players' frames back by 5 ms a move (the mover's connection,
+    still finishing its own handler, is often woken a few turns after the spectators). A
+    timer runs after the I/O of its turn, and 20 ms is many turns: the players' frames go out
+    first, and a spectator, who answers nothing, cannot tell.
+    """
+    loop = asyncio.get_running_loop()
+    wait, due = _spectator_waits.get(loop, (None, 0.0))
+    # Shared by the copies of one change (they come within a few turns), not by a later change.
+    if wait is None or due - loop.time() < SPECTATOR_DELAY / 2:
+        wait, due = loop.create_future(), loop.time() + SPECTATOR_DELAY
+        _spectator_waits[loop] = (wait, due)
+        loop.call_at(due, _end_wait, wait)
+    await asyncio.shield(wait)  # a spectator leaving must not cancel the others' wait
+
+
 class WatchConsumer(Consumer):
     """A spectator of a room (`/ws/rooms/<room_id>/watch/`, no token).
 
@@ -373,6 +406,7 @@ class WatchConsumer(Consumer):
     async def watch_frames(self, event):
         """Forward a change's public frames (`watch.frames`) in the stream's order.
 
+        The players' frames of the change go out before it is framed here (`after_players_wrote`).
         Each process publishes the changes it made after its own commit, so changes made in
         different processes (a move here, a clock's `spectators` event there) can arrive out
         of order. One that comes early waits up to REORDER_WAIT for those before it; then a
@@ -383,6 +417,7 @@ class WatchConsumer(Consumer):
             if self.resync is None or self.resync.done():
                 self.resync = asyncio.create_task(self._resync_later())
             return
+        await after_players_wrote()  # the players' frames of this change first
         await self._forward(event["first"], event["texts"])
         await self._forward_early()
 

@@ -163,8 +163,10 @@ def _save_the_rest(game, log, deadlines, room_status, now, chat) -> None:
         with connection.cursor() as cursor:
             cursor.execute(_chat_trim_sql(settings.CHAT_KEPT - len(chat)), [game.pk, game.pk])
         ChatLine.objects.bulk_create(chat[-settings.CHAT_KEPT:] if settings.CHAT_KEPT > 0 else [])
-    if log is not None:
-        log.save(force_insert=True)
+    if log is not None:  # with SQL built once, as the UPDATE: Model.save cost more than the INSERT
+        columns, values = _insert_values(log)
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_sql(GameLog, tuple(columns)), values)
     if deadlines:
         Deadline.objects.bulk_create(deadlines)
     if room_status is not None:
@@ -205,6 +207,12 @@ def _save_in_one_statement(game, read_version, values, log, deadlines, room_stat
     with connection.cursor() as cursor:
         cursor.execute("".join(sql), params)
         return cursor.fetchone()[0] == 1
+
+
+@functools.cache
+def _insert_sql(model: type[Model], columns: tuple[str, ...]) -> str:
+    return (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})")
 
 
 def _insert_values(row: Model) -> tuple[list[str], list]:

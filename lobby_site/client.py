@@ -227,6 +227,23 @@ class LobbyClient:
         """Return the oldest pushed frame not yet read (waiting up to `timeout` s for one)."""
         return await asyncio.wait_for(self.pushes.get(), timeout)
 
+    async def pushed(self):
+        """Yield the pushed frames not yet read, oldest first, as they come, until the connection ends."""
+        ended = asyncio.ensure_future(self.wait_closed())
+        try:
+            while True:
+                if not self.pushes.empty():
+                    yield self.pushes.get_nowait()
+                    continue
+                pushed = asyncio.ensure_future(self.pushes.get())
+                await asyncio.wait({pushed, ended}, return_when=asyncio.FIRST_COMPLETED)
+                if not pushed.done():
+                    pushed.cancel()
+                    return
+                yield pushed.result()
+        finally:
+            ended.cancel()
+
 
 # --- One seat's game, from frames alone -------------------------------------------------------
 

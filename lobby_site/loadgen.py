@@ -28,7 +28,7 @@ import websockets
 
 from lobby_site.bot import choose_answer
 from lobby_site.client import LobbyClient, SeatClient, ServerError, is_stale_answer
-from lobby_site.wire import ServerCmd
+from lobby_site.wire import ClientCmd, ServerCmd
 
 SEATS = 4
 RECENT = 5.0  # seconds of history behind the progress bar's moves/s and p99
@@ -276,15 +276,19 @@ async def follow_live_games(config: LoadConfig, stats: Stats) -> None:
     """Keep `stats.live_rooms` on the lobby's list of games being played, as the lobby page does:
     GET_LIVE_GAMES once, then every LIVE_GAMES_CHANGED push. What spectators of a run without
     bots of its own watch, found as people find them."""
+
+    def follow(frame: dict) -> None:
+        stats.live_rooms[:] = [game["room_id"] for game in reversed(frame["payload"]["data"]["games"])]
+
     while True:
         try:
-            async with websockets.connect(f"{config.base_url}/ws/lobby/", open_timeout=10, max_size=None) as lobby:
-                await lobby.send(json.dumps({"cmd": "GET_LIVE_GAMES", "msg_id": 1, "payload": {}}))
-                async for text in lobby:
-                    frame = json.loads(text)
-                    if frame["cmd"] in ("LIVE_GAMES_REP", "LIVE_GAMES_CHANGED"):
-                        stats.live_rooms[:] = [game["room_id"] for game in reversed(frame["payload"]["data"]["games"])]
-        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
+            async with LobbyClient(config.base_url) as lobby:
+                follow(await lobby.request(ClientCmd.GET_LIVE_GAMES))
+                async for frame in lobby.pushed():
+                    if frame["cmd"] == ServerCmd.LIVE_GAMES_CHANGED:
+                        follow(frame)
+        except (OSError, asyncio.TimeoutError, ConnectionError, ServerError, websockets.InvalidHandshake,
+                websockets.ConnectionClosed):
             pass  # the lobby went away (a restart, a refused connection): follow it again after a pause
         await asyncio.sleep(RETRY_PAUSE)
 

@@ -9,86 +9,57 @@ storm of reconnections costs a few batched writes, not one write per socket.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import weakref
-
 from channels.db import database_sync_to_async
 
+from lobby_site.batches import LoopBatch
 from rooms import services
 
-logger = logging.getLogger(__name__)
 
-RETRY_DELAY = 1.0  # seconds before a failed batch is written again
-
-
-class PresenceWriter:
+class PresenceWriter(LoopBatch):
     """The connections of one event loop that opened or ended and are not yet written."""
 
     def __init__(self):
         self.opened: dict[str, int] = {}  # channel name → player id
         self.closed: list[str] = []
-        self.wake = asyncio.Event()
-        self.idle = asyncio.Event()
-        self.idle.set()
-        self.task = asyncio.get_running_loop().create_task(self._run(), name="presence-writer")
+        super().__init__()
 
     def open(self, channel_name: str, player_id: int) -> None:
         self.opened[channel_name] = player_id
-        self._nudge()
+        self.noted()
 
     def close(self, channel_name: str) -> None:
         if self.opened.pop(channel_name, None) is None:  # opened and closed before any write: nothing to do
             self.closed.append(channel_name)
-        self._nudge()
+        self.noted()
 
-    def _nudge(self) -> None:
-        self.idle.clear()
-        self.wake.set()
+    def take(self) -> tuple[list[tuple[str, int]], list[str]]:
+        batch = (list(self.opened.items()), self.closed)
+        self.opened, self.closed = {}, []
+        return batch
 
-    async def _run(self) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            opened, closed = list(self.opened.items()), self.closed
-            self.opened, self.closed = {}, []
-            try:
-                await database_sync_to_async(services.connections_apply)(opened=opened, closed=closed)
-            except Exception:
-                # The database is away: keep the batch (newer news of a channel wins) and try again.
-                logger.exception("writing presence failed; retrying")
-                self.opened = dict(opened) | self.opened
-                self.closed = closed + self.closed
-                await asyncio.sleep(RETRY_DELAY)
-                self.wake.set()
-                continue
-            if not self.opened and not self.closed:
-                self.idle.set()
+    def put_back(self, batch) -> None:
+        opened, closed = batch
+        self.opened = dict(opened) | self.opened  # newer news of a channel wins
+        self.closed = closed + self.closed
 
+    def empty(self) -> bool:
+        return not self.opened and not self.closed
 
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceWriter] = weakref.WeakKeyDictionary()
-
-
-def _writer() -> PresenceWriter:
-    loop = asyncio.get_running_loop()
-    writer = _writers.get(loop)
-    if writer is None or writer.task.done():
-        writer = _writers[loop] = PresenceWriter()
-    return writer
+    async def write(self, batch) -> None:
+        opened, closed = batch
+        await database_sync_to_async(services.connections_apply)(opened=opened, closed=closed)
 
 
 def connection_opened(channel_name: str, player_id: int) -> None:
     """Note that a game connection of `player_id` opened (written soon, in a batch)."""
-    _writer().open(channel_name, player_id)
+    PresenceWriter.of_this_loop().open(channel_name, player_id)
 
 
 def connection_ended(channel_name: str) -> None:
     """Note that a connection ended, however it ended (written soon, in a batch)."""
-    _writer().close(channel_name)
+    PresenceWriter.of_this_loop().close(channel_name)
 
 
 async def presence_written() -> None:
     """Wait until everything noted on this loop is written (tests, shutdown)."""
-    writer = _writers.get(asyncio.get_running_loop())
-    if writer is not None:
-        await writer.idle.wait()
+    await PresenceWriter.written()

@@ -7,6 +7,7 @@ request cannot be granted (changing nothing), and send group messages only after
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import math
@@ -119,14 +120,33 @@ def drafts_open() -> list[dict]:
 def lobby_listing(*, search: str = "") -> dict:
     """Return what `GET_ROOMS_REP` and `ROOMS_CHANGED` carry: bounded lists and their totals.
 
-    `open_total` counts every open room, whatever `search` keeps; five queries in all.
+    `open_total` counts every open room, whatever `search` keeps; five queries in all, read
+    from one snapshot of the database (`_one_snapshot`), so a total is never less than the
+    list beside it even while rooms fill and drafts end.
     """
-    rooms, drafts = rooms_open(search=search), drafts_open()
-    # Separate reads may straddle a change (a room filled, a draft ended between them): a
-    # total is never less than what the same listing shows.
-    return {"rooms": rooms, "open_total": max(_rooms_open().count(), len(rooms)),
-            "drafts": drafts,
-            "drafts_total": max(RoomDraft.objects.filter(status=RoomDraft.Status.OPEN).count(), len(drafts))}
+    with _one_snapshot():
+        rooms, drafts = rooms_open(search=search), drafts_open()
+        return {"rooms": rooms, "open_total": _rooms_open().count(),
+                "drafts": drafts, "drafts_total": RoomDraft.objects.filter(status=RoomDraft.Status.OPEN).count()}
+
+
+@contextlib.contextmanager
+def _one_snapshot():
+    """Run the reads inside in one transaction that sees one snapshot of the database.
+
+    PostgreSQL's default (READ COMMITTED) gives each statement its own snapshot, so the
+    transaction asks for REPEATABLE READ; SQLite in WAL mode keeps a read transaction's
+    snapshot already. Inside a caller's transaction, that transaction's reads are used as
+    they are.
+    """
+    if transaction.get_connection().in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
 
 
 _lobby_generation = 0  # lobby changes committed by this process

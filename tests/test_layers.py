@@ -46,3 +46,27 @@ async def test_messages_still_expire():
     await layer.group_send("nobody", {"type": "any"})  # a call that sweeps
     assert channel not in layer.channels
     assert layer.sweeps == 1
+
+
+async def test_a_group_send_reaches_every_member_each_with_its_own_message():
+    layer = InMemoryChannelLayer()
+    members = [await layer.new_channel() for _ in range(200)]
+    for member in members:
+        await layer.group_add("watch.1", member)
+    await layer.group_send("watch.1", {"type": "watch.frames", "texts": ["a", "b"], "first": 7})
+    received = [await asyncio.wait_for(layer.receive(member), 1) for member in members]
+    assert all(message == {"type": "watch.frames", "texts": ["a", "b"], "first": 7} for message in received)
+    received[0]["type"] = "changed by its consumer"
+    assert received[1]["type"] == "watch.frames"
+
+
+async def test_a_full_member_misses_a_group_message_and_the_others_still_get_it():
+    layer = InMemoryChannelLayer(capacity=1)
+    full, other = await layer.new_channel(), await layer.new_channel()
+    await layer.send(full, {"type": "first"})
+    for member in (full, other):
+        await layer.group_add("room.1", member)
+    await layer.group_send("room.1", {"type": "second"})
+    assert (await layer.receive(other))["type"] == "second"
+    assert (await layer.receive(full))["type"] == "first"
+    assert full not in layer.channels  # nothing more was queued for it

@@ -147,3 +147,17 @@ def test_loadtest_spectators_watch_without_a_gap_beside_the_bots_or_in_a_process
         assert summary["spectators"] == spectators and summary["spectator_frames"] > 0, summary
         assert summary["spectator_gaps"] == summary["spectator_failures"] == 0, summary
     assert json.loads(out.strip().splitlines()[-1])["moves"] == 0  # it only watched
+
+
+async def test_a_lobby_clients_pushes_come_in_order_and_end_with_its_connection(server):
+    async with LobbyClient(server.ws_url) as lobby, LobbyClient(server.ws_url) as other:
+        await lobby.get_rooms()  # the connection is open and listening
+        pushes = lobby.pushed()
+        made = await other.create_room("Pushed", 4, "Ann")
+        first = await asyncio.wait_for(anext(pushes), 10)
+        assert first["cmd"] == "ROOMS_CHANGED"
+        assert made["room"]["room_id"] in [room["room_id"] for room in first["payload"]["data"]["rooms"]]
+        await lobby._ws.close()  # the connection ends: so do its pushes
+        with pytest.raises(StopAsyncIteration):
+            while True:  # pushes already received still come first
+                await asyncio.wait_for(anext(pushes), 10)

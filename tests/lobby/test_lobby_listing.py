@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
@@ -113,6 +114,40 @@ def test_listing_costs_the_same_queries_whatever_the_room_count(transactional_db
     listing = services.lobby_listing()
     assert (len(listing["rooms"]), listing["open_total"]) == (50, 80)
     assert (len(listing["drafts"]), listing["drafts_total"]) == (20, 80)
+
+
+def test_the_totals_are_read_from_the_same_snapshot_as_the_lists(transactional_db, monkeypatch):
+    for k in range(3):
+        services.room_create(room_name=f"R{k}", num_of_players=4, user_name="Ann")
+    drafts_open = services.drafts_open
+    failures: list[Exception] = []
+
+    def drafts_while_another_connection_opens_a_room() -> list[dict]:
+        drafts = drafts_open()  # the rooms are read; the totals are not yet
+
+        def elsewhere() -> None:
+            try:
+                services.room_create(room_name="Later", num_of_players=4, user_name="Bob")
+                services.draft_start(channel_name="elsewhere")
+            except Exception as error:
+                failures.append(error)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        return drafts
+
+    monkeypatch.setattr(services, "drafts_open", drafts_while_another_connection_opens_a_room)
+    listing = services.lobby_listing()
+    assert not failures
+    assert (len(listing["rooms"]), listing["open_total"]) == (3, 3)
+    assert (len(listing["drafts"]), listing["drafts_total"]) == (0, 0)
+
+    monkeypatch.setattr(services, "drafts_open", drafts_open)
+    listing = services.lobby_listing()
+    assert (len(listing["rooms"]), listing["open_total"], listing["drafts_total"]) == (4, 4, 1)
 
 
 async def test_one_change_is_built_and_encoded_once_for_a_hundred_connections(lobby):
