@@ -9,6 +9,7 @@ whatever process its connections live; each connection keeps its own seat's part
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import weakref
@@ -18,7 +19,7 @@ from django.conf import settings
 
 from game import services
 from lobby_site import metrics
-from game.watchers import spectator_counted, spectators_pending
+from game.watchers import read_shared, spectator_counted, spectators_pending
 from lobby_site.wire import (
     GAME_CMDS,
     ClientCmd,
@@ -157,7 +158,8 @@ class GameConsumer(Consumer):
         while True:
             await asyncio.sleep(settings.ROOMMATE_INTERVAL)
             try:
-                data = await game_service(services.roommates_data)(room_id=self.room_id)
+                data = await read_shared(("roommates", self.room_id),
+                                         functools.partial(services.roommates_data, room_id=self.room_id))
             except Exception:
                 logger.exception("roommate push failed")
                 continue
@@ -327,6 +329,12 @@ async def after_players_wrote() -> None:
     await asyncio.shield(wait)  # a spectator leaving must not cancel the others' wait
 
 
+def _watch_opened(*, room_id: int, uncounted: int) -> dict:
+    """`services.watch_open`, its frames encoded once for every spectator sharing the read."""
+    opened = services.watch_open(room_id=room_id, uncounted=uncounted)
+    return opened | {"texts": [encode(frame) for frame in opened["frames"]]}
+
+
 class WatchConsumer(Consumer):
     """A spectator of a room (`/ws/rooms/<room_id>/watch/`, no token).
 
@@ -351,15 +359,17 @@ class WatchConsumer(Consumer):
         # missed. (Not the room's group: that one carries the seats' frames, for seats only.)
         await self.channel_layer.group_add(watch_group(self.room_id), self.channel_name)
         try:
-            opened = await game_service(services.watch_open)(
-                room_id=self.room_id, uncounted=spectators_pending(self.room_id) + 1)
+            # Shared with the spectators of the room asking at once (the count they are shown
+            # is the first one's): they come together when a game they watched ends.
+            opened = await read_shared(("open", self.room_id), functools.partial(
+                _watch_opened, room_id=self.room_id, uncounted=spectators_pending(self.room_id) + 1))
         except services.WatchRefused as refused:
             await self.close(code=NO_ROOM_CLOSE if refused.missing else NOT_WATCHABLE_CLOSE)
             return
         spectator_counted(self.room_id, +1)
         self.counted = True
         self.last = max(self.last, opened["msg_id"])
-        await self.send_texts([encode(frame) for frame in opened["frames"]])
+        await self.send_texts(opened["texts"])
         if opened["waiting"]:
             self.roommates = asyncio.create_task(self._push_roommates())
 
@@ -446,13 +456,13 @@ class WatchConsumer(Consumer):
     async def _resync_later(self) -> None:
         await asyncio.sleep(REORDER_WAIT)
         try:
-            opened = await game_service(services.watch_open)(
-                room_id=self.room_id, uncounted=spectators_pending(self.room_id))
+            opened = await read_shared(("open", self.room_id), functools.partial(
+                _watch_opened, room_id=self.room_id, uncounted=spectators_pending(self.room_id)))
         except services.WatchRefused:
             return  # the room closed: its ROOM_CLOSED is on the way
         if opened["msg_id"] > self.last:
             self.last = opened["msg_id"]
-            await self.send_texts([encode(frame) for frame in opened["frames"]])
+            await self.send_texts(opened["texts"])
         self.early = {first: texts for first, texts in self.early.items() if first + len(texts) - 1 > self.last}
         self.resync = None
         await self._forward_early()
@@ -460,7 +470,8 @@ class WatchConsumer(Consumer):
             self.resync = asyncio.create_task(self._resync_later())
 
     async def roommates_changed(self, event):
-        """Send ROOMMATES while the room still waits (`roommates.changed`)."""
-        data = await game_service(services.roommates_data)(room_id=self.room_id)
+        """Send ROOMMATES while the room still waits (`roommates.changed`); one read for the room's spectators."""
+        data = await read_shared(("roommates", self.room_id),
+                                 functools.partial(services.roommates_data, room_id=self.room_id))
         if data is not None:
             await self.send_frame(services.messages.roommates_frame(data))
