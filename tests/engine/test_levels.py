@@ -34,6 +34,7 @@ from game.engine.search import (
     read_history,
     read_knowledge,
     sample_deal,
+    playout,
     seat_misfits,
     unseen_cards,
 )
@@ -289,6 +290,17 @@ def test_hard_deals_each_other_seat_a_hand_that_explains_its_own_choices(monkeyp
     once = _explained_share(monkeypatch, 1)
     tried = _explained_share(monkeypatch, 8)
     assert tried >= 0.9 and tried > once + 0.2
+
+
+def test_hard_playouts_stop_after_24_actions_with_two_players_and_12_with_more():
+    for players, depth in [(2, 24), (3, 12), (4, 12), (8, 12)]:
+        cut = 0
+        for seed in range(10):
+            state, _ = new_game(players, seed=seed)
+            playout(state, 0, random.Random(seed))
+            assert state.action_count <= depth
+            cut += state.outcome is None and state.action_count == depth
+        assert cut >= 5  # most games are not over so soon: the playout was cut at its depth
 
 
 # --- easy: weak, but not the random player ------------------------------------------------------
