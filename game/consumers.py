@@ -12,14 +12,13 @@ import asyncio
 import functools
 import logging
 import time
-import weakref
 
 from lobby_site.consumers import DATABASE_DOWN, Consumer, game_service
 from django.conf import settings
 
 from game import services
 from lobby_site import metrics
-from game.watchers import read_shared, spectator_counted, spectators_pending
+from game.watchers import read_shared, spectator_counted, spectators_pending, watch_join, watch_leave
 from lobby_site.wire import (
     GAME_CMDS,
     ClientCmd,
@@ -37,7 +36,7 @@ from lobby_site.wire import (
 )
 from rooms import services as rooms_services
 from rooms.clock import ensure_clock_running
-from rooms.notify import room_group, watch_group
+from rooms.notify import room_group
 from rooms.presence import connection_ended, connection_opened
 
 logger = logging.getLogger(__name__)
@@ -297,38 +296,6 @@ WATCH_REFUSED = frozenset({ClientCmd.CHAT, ClientCmd.GAME_MESSAGE, ClientCmd.LEA
                            ClientCmd.JOIN_REMATCH})
 
 
-# How long a change's spectators' copies wait before they are framed (see `after_players_wrote`).
-SPECTATOR_DELAY = 0.02  # seconds
-_spectator_waits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Future, float]] = (
-    weakref.WeakKeyDictionary())
-
-
-def _end_wait(wait: asyncio.Future) -> None:
-    if not wait.done():
-        wait.set_result(None)
-
-
-async def after_players_wrote() -> None:
-    """Wait about SPECTATOR_DELAY, on a timer shared by the spectator connections woken by one change.
-
-    Why spectators wait: a WebSocket write under daphne only buffers (Twisted sends the bytes
-    when the loop next finds the socket writable), and the connections woken by one change
-    frame their messages turn by turn of the same loop. Framed at once, 200 spectators'
-    copies of a move held the players' frames back by 5 ms a move (the mover's connection,
-    still finishing its own handler, is often woken a few turns after the spectators). A
-    timer runs after the I/O of its turn, and 20 ms is many turns: the players' frames go out
-    first, and a spectator, who answers nothing, cannot tell.
-    """
-    loop = asyncio.get_running_loop()
-    wait, due = _spectator_waits.get(loop, (None, 0.0))
-    # Shared by the copies of one change (they come within a few turns), not by a later change.
-    if wait is None or due - loop.time() < SPECTATOR_DELAY / 2:
-        wait, due = loop.create_future(), loop.time() + SPECTATOR_DELAY
-        _spectator_waits[loop] = (wait, due)
-        loop.call_at(due, _end_wait, wait)
-    await asyncio.shield(wait)  # a spectator leaving must not cancel the others' wait
-
-
 def _watch_opened(*, room_id: int, uncounted: int) -> dict:
     """`services.watch_open`, its frames encoded once for every spectator sharing the read."""
     opened = services.watch_open(room_id=room_id, uncounted=uncounted)
@@ -354,10 +321,12 @@ class WatchConsumer(Consumer):
         self.early: dict[int, list[str]] = {}  # changes that came before those they follow: first msg_id → texts
         self.resync: asyncio.Task | None = None
         self.roommates: asyncio.Task | None = None
+        self.backlog: list[dict] | None = []  # changes relayed before the snapshot was sent; None once sent
         await self.accept()
-        # Join the spectators' group first, so nothing committed after the snapshot below is
-        # missed. (Not the room's group: that one carries the seats' frames, for seats only.)
-        await self.channel_layer.group_add(watch_group(self.room_id), self.channel_name)
+        # Join the process's relay of the room's watch group first, so nothing committed after
+        # the snapshot below is missed. (Not the room's group: that one carries the seats'
+        # frames, for seats only.)
+        await watch_join(self.room_id, self)
         try:
             # Shared with the spectators of the room asking at once (the count they are shown
             # is the first one's): they come together when a game they watched ends.
@@ -370,6 +339,9 @@ class WatchConsumer(Consumer):
         self.counted = True
         self.last = max(self.last, opened["msg_id"])
         await self.send_texts(opened["texts"])
+        while self.backlog:  # changes relayed meanwhile, in order (more may come while these are sent)
+            await self.watch_frames(self.backlog.pop(0))
+        self.backlog = None
         if opened["waiting"]:
             self.roommates = asyncio.create_task(self._push_roommates())
 
@@ -380,7 +352,7 @@ class WatchConsumer(Consumer):
         for task in (self.roommates, self.resync):
             if task is not None:
                 task.cancel()
-        await self.channel_layer.group_discard(watch_group(self.room_id), self.channel_name)
+        watch_leave(self.room_id, self)
 
     send_texts = GameConsumer.send_texts
     room_closed = GameConsumer.room_closed  # an operator closed the room: ROOM_CLOSED, then 4410
@@ -413,10 +385,19 @@ class WatchConsumer(Consumer):
 
     # --- group events
 
-    async def watch_frames(self, event):
-        """Forward a change's public frames (`watch.frames`) in the stream's order.
+    def relayed(self, event: dict) -> bool:
+        """Take a change from the process's relay (`game.watchers.WatchRelay`); say whether to forward it now.
 
-        The players' frames of the change go out before it is framed here (`after_players_wrote`).
+        A change that comes while the first snapshot is still being read waits for it.
+        """
+        if self.backlog is not None:
+            self.backlog.append(event)
+            return False
+        return True
+
+    async def watch_frames(self, event):
+        """Forward a change's public frames (`watch.frames`, from the relay) in the stream's order.
+
         Each process publishes the changes it made after its own commit, so changes made in
         different processes (a move here, a clock's `spectators` event there) can arrive out
         of order. One that comes early waits up to REORDER_WAIT for those before it; then a
@@ -427,7 +408,6 @@ class WatchConsumer(Consumer):
             if self.resync is None or self.resync.done():
                 self.resync = asyncio.create_task(self._resync_later())
             return
-        await after_players_wrote()  # the players' frames of this change first
         await self._forward(event["first"], event["texts"])
         await self._forward_early()
 

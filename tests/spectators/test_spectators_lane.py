@@ -3,7 +3,7 @@
 Under daphne a WebSocket write only buffers: Twisted sends the bytes when the event loop next
 finds the socket writable. A seat connection here does the same with `loop.add_writer`, so
 the tests see the order in which a real server would put bytes on a player's socket and
-start framing the spectators' copies (game/consumers.py `after_players_wrote`).
+start framing the spectators' copies (game/watchers.py `WatchRelay`).
 """
 
 import asyncio
@@ -12,8 +12,8 @@ import socket
 import pytest
 from channels.layers import get_channel_layer
 
-from game import consumers
-from rooms.notify import room_group
+from game import consumers, watchers
+from rooms.notify import watch_group
 from tests.game.conftest import settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -40,46 +40,86 @@ async def _buffered_seat_connection(layer, channel: str, order: list[str]) -> No
         theirs.close()
 
 
-async def test_waiting_for_the_players_lets_the_writes_woken_with_it_go_first(channel_layers):
+class Watcher:
+    """A spectator connection as the relay sees it: it records when it frames a change."""
+
+    def __init__(self, layer, order: list[str] | None = None):
+        self.order = order if order is not None else []
+        self.frames: list[int] = []
+        self.ready = True
+        self.layer = layer
+
+    async def open(self):
+        self.channel_name = await self.layer.new_channel()
+        return self
+
+    def relayed(self, event) -> bool:
+        return self.ready
+
+    async def watch_frames(self, event) -> None:
+        self.order.append("spectators' copy framed")
+        self.frames.append(event["first"])
+
+
+async def test_the_relay_frames_a_change_only_after_the_players_woken_with_it_have_written(channel_layers):
     layer = get_channel_layer()
-    seat, spectator = await layer.new_channel(), await layer.new_channel()
+    seat = await layer.new_channel()
     order: list[str] = []
-
-    async def spectator_connection() -> None:
-        await layer.receive(spectator)
-        await consumers.after_players_wrote()
-        order.append("spectators' copy framed")
-
-    connections = [asyncio.create_task(_buffered_seat_connection(layer, seat, order)),
-                   asyncio.create_task(spectator_connection())]
-    await asyncio.sleep(0.05)  # both wait on their channels (a Redis layer subscribes meanwhile)
+    watcher = await Watcher(layer, order).open()
+    await watchers.watch_join(5, watcher)
+    connection = asyncio.create_task(_buffered_seat_connection(layer, seat, order))
+    await asyncio.sleep(0.05)  # the seat waits on its channel (a Redis layer subscribes meanwhile)
     # Both woken by one change, as a process's seat and spectator connections are.
     await layer.send(seat, {"type": "room.frames"})
-    await layer.send(spectator, {"type": "watch.frames"})
-    await asyncio.wait_for(asyncio.gather(*connections), timeout=10)
+    await layer.group_send(watch_group(5), {"type": "watch.frames", "texts": [], "first": 1})
+    await asyncio.wait_for(connection, timeout=10)
+    while not watcher.frames:
+        await asyncio.sleep(0.01)
+    watchers.watch_leave(5, watcher)
 
     assert order == ["player's frame written", "spectators' copy framed"]
 
 
-async def test_a_spectator_cancelled_while_waiting_leaves_the_others_waiting(channel_layers):
-    order: list[int] = []
+async def test_a_process_is_one_member_of_a_watch_group_however_many_watch(channel_layers):
+    layer = get_channel_layer()
+    watching = [await Watcher(layer).open() for _ in range(20)]
+    for watcher in watching:
+        await watchers.watch_join(6, watcher)
+    for first in (1, 2, 3):
+        await layer.group_send(watch_group(6), {"type": "watch.frames", "texts": [], "first": first})
+    while any(len(watcher.frames) < 3 for watcher in watching):
+        await asyncio.sleep(0.01)
+    assert all(watcher.frames == [1, 2, 3] for watcher in watching)
+    if channel_layers == "memory":
+        assert len(layer.groups[watch_group(6)]) == 1
 
-    async def wait(k: int) -> None:
-        await consumers.after_players_wrote()
-        order.append(k)
+    relay = watchers._relays[asyncio.get_running_loop()][6]
+    for watcher in watching:
+        watchers.watch_leave(6, watcher)
+    await asyncio.wait_for(asyncio.gather(relay.task, return_exceptions=True), timeout=5)
+    assert 6 not in watchers._relays[asyncio.get_running_loop()]
+    if channel_layers == "memory":
+        assert not layer.groups.get(watch_group(6))  # the last one out took the relay out of the group
 
-    waits = [asyncio.create_task(wait(k)) for k in range(3)]
-    await asyncio.sleep(0)
-    waits[0].cancel()
-    await asyncio.gather(*waits, return_exceptions=True)
 
-    assert order == [1, 2]
+async def test_a_spectator_not_yet_shown_its_snapshot_is_passed_over_by_the_relay(channel_layers):
+    layer = get_channel_layer()
+    early, ready = await Watcher(layer).open(), await Watcher(layer).open()
+    early.ready = False
+    for watcher in (early, ready):
+        await watchers.watch_join(7, watcher)
+    await layer.group_send(watch_group(7), {"type": "watch.frames", "texts": [], "first": 1})
+    while not ready.frames:
+        await asyncio.sleep(0.01)
+    assert early.frames == []  # it keeps the change for after its snapshot (WatchConsumer.relayed)
+    for watcher in (early, ready):
+        watchers.watch_leave(7, watcher)
 
 
 async def test_a_move_reaches_a_players_socket_before_the_watch_consumer_frames_it(game2, watch, monkeypatch):
     # The mover's connection may take some turns of the loop to finish its own answer's handler,
     # more on a loaded test machine: a longer wait keeps this test about the order, not the timing.
-    monkeypatch.setattr(consumers, "SPECTATOR_DELAY", 0.2)
+    monkeypatch.setattr(watchers, "SPECTATOR_DELAY", 0.2)
     room_id, seats = game2
     watcher = await watch(room_id)
     await watcher.receive_frame("WATCHING")
