@@ -312,6 +312,15 @@ class WatchConsumer(Consumer):
 
     metrics_kind = "watch"
 
+    async def __call__(self, scope, receive, send):
+        # However the consumer ends — closed, or cancelled by daphne for being slow to close —
+        # the room's relay stops handing it changes (a plain call, safe while being cancelled).
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if hasattr(self, "room_id"):
+                watch_leave(self.room_id, self)
+
     async def connect(self):
         self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
         self.batch = b"batch=1" in self.scope.get("query_string", b"").split(b"&")

@@ -204,8 +204,10 @@ class WatchRelay:
             try:
                 await watcher.watch_frames(message)
             except Exception:
-                # One connection's failure (closing as we write) must not cost the others the change.
+                # One connection's failure (closing as we write) must not cost the others the
+                # change; a connection that failed gets no more.
                 logger.exception("relaying a change to a spectator failed")
+                self.watchers.pop(watcher, None)
 
 
 _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, WatchRelay]] = weakref.WeakKeyDictionary()

@@ -161,3 +161,17 @@ async def test_a_move_reaches_a_players_socket_before_the_watch_consumer_frames_
     # Both seats' frames of the move were on their sockets before the spectator's copy was framed.
     assert "spectators' copy framed" in order
     assert order.index("spectators' copy framed") >= len(seats), order
+
+
+async def test_a_spectator_killed_for_being_slow_to_close_leaves_its_relay(game2, watch):
+    room_id, seats = game2
+    watcher = await watch(room_id)
+    await watcher.receive_frame("WATCHING")
+    relays = watchers._relays[asyncio.get_running_loop()]
+    relay = relays[room_id]
+    assert len(relay.watchers) == 1
+    watcher.communicator.future.cancel()  # as daphne kills a consumer: no disconnect handler runs
+    await asyncio.gather(watcher.communicator.future, return_exceptions=True)
+    watcher.closed = True
+    assert room_id not in relays and not relay.watchers
+    await asyncio.wait_for(asyncio.gather(relay.task, return_exceptions=True), timeout=5)
