@@ -41,16 +41,21 @@ def spectator_page(browser):
     return page, watch_errors(page)
 
 
-def cards_left(item) -> int:
-    return int(re.search(r": (\d+) cards?", item.inner_text()).group(1))
+def cards_left(text: str) -> int:
+    return int(re.search(r": (\d+) cards?", text).group(1))
 
 
 def assert_hands_face_down(page) -> None:
-    """Every hand shows as its count and as many card backs (at most 12); the one face up is the pile's top."""
-    players = page.locator("#table .watch-players li")
-    for item in players.all():
-        shown = item.locator(".face-down .card-back").count()
-        assert shown == min(cards_left(item), 12), item.inner_text()
+    """Every hand shows as its count and as many card backs (at most 12); the one face up is the pile's top.
+
+    Each hand's backs and count are read in one evaluation: read apart, a change arriving
+    between the two reads (the game goes on while the test looks) would compare two tables.
+    """
+    hands = page.locator("#table .watch-players li").evaluate_all(
+        "items => items.map(li => [li.querySelectorAll('.face-down .card-back').length, li.innerText])")
+    assert hands
+    for shown, text in hands:
+        assert shown == min(cards_left(text), 12), text
     assert page.locator("#table svg").count() == 1
     expect(page.locator("#table .watch-pile svg")).to_be_visible()
 
