@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from abc import ABC, abstractmethod
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAY = 1.0  # seconds before a failed batch is written again
 
 
-class LoopBatch:
+class LoopBatch(ABC):
     """The notes of one event loop not yet written, and the task that writes them."""
 
     _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopBatch]
@@ -63,19 +64,21 @@ class LoopBatch:
         self.wake.set()
 
     # What a subclass defines.
+    @abstractmethod
     def take(self):
         """Return the notes gathered so far, and start gathering afresh."""
-        raise NotImplementedError
 
+    @abstractmethod
     def put_back(self, batch) -> None:
         """Return a batch that could not be written to the notes (newer notes win)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def empty(self) -> bool:
-        raise NotImplementedError
+        """Say whether no note waits to be written."""
 
+    @abstractmethod
     async def write(self, batch) -> None:
-        raise NotImplementedError
+        """Write one batch (raise to have it kept and written again later)."""
 
     async def _run(self) -> None:
         while True:

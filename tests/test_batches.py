@@ -43,7 +43,7 @@ class Notes(LoopBatch):
 
 
 class OtherNotes(Notes):
-    pass
+    """Another kind of batch: it has its own instance per loop."""
 
 
 @pytest.fixture(autouse=True)
