@@ -139,6 +139,8 @@ async def _read_for_all(reads: dict, key: tuple, shared: _SharedRead, read: Call
 
 # How long a change waits before the spectators' copies are framed (see `WatchRelay`).
 SPECTATOR_DELAY = 0.02  # seconds
+# How many spectators' copies are framed in one turn of the event loop (see `WatchRelay`).
+SPECTATOR_CHUNK = 16
 RELAY_RETRY = 1.0  # seconds before a relay whose layer failed receives again
 
 
@@ -158,6 +160,11 @@ class WatchRelay:
     daphne only buffers (Twisted sends when the socket is next writable), so framing 200
     copies at once held back the players' frames woken by the same change; after a timer the
     loop has written them, and a spectator, who answers nothing, cannot tell 20 ms.
+
+    The copies are framed SPECTATOR_CHUNK connections per turn of the loop: Twisted writes
+    every buffered socket in the turn after, so 200 copies framed at once were 200 send
+    calls in one turn (10–30 ms on loopback, py-spy), and a player's answer or frame that
+    became ready then waited behind all of them.
     """
 
     def __init__(self, room_id: int):
@@ -198,7 +205,9 @@ class WatchRelay:
             await layer.group_discard(group, channel)
 
     async def _forward(self, message: dict) -> None:
-        for watcher in list(self.watchers):
+        for index, watcher in enumerate(list(self.watchers)):
+            if index and index % SPECTATOR_CHUNK == 0:
+                await asyncio.sleep(0)  # let the loop write this chunk and serve the players
             if watcher not in self.watchers or not watcher.relayed(message):
                 continue
             try:

@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
@@ -42,9 +43,11 @@ class Consumer(AsyncWebsocketConsumer):
 
     Channels' `dispatch` closes stale database connections before each handler — a hop to
     the process's one ORM thread for every frame received and every group event delivered
-    (five per move and seat count, queued behind every other room's database work). Our
-    handlers reach the database only through `database_sync_to_async`, which does the same
-    on that thread as part of its call, so the hop is skipped.
+    (five per move and seat count, queued behind every other room's database work) — and
+    its `websocket_disconnect` once more for every socket that closes (when a game ends, its
+    spectators' hundreds of sockets close within a second, each hop queued ahead of every
+    move). Our handlers reach the database only through `database_sync_to_async`, which
+    does the same on that thread as part of its call, so both hops are skipped.
     """
 
     metrics_kind = ""  # "lobby", "game" or "watch": counted in /metrics while open
@@ -70,3 +73,9 @@ class Consumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message):
+        for group in self.groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.disconnect(message["code"])
+        raise StopConsumer()

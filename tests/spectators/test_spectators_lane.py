@@ -175,3 +175,28 @@ async def test_a_spectator_killed_for_being_slow_to_close_leaves_its_relay(game2
     watcher.closed = True
     assert room_id not in relays and not relay.watchers
     await asyncio.wait_for(asyncio.gather(relay.task, return_exceptions=True), timeout=5)
+
+
+async def test_the_relay_lets_the_loop_write_and_serve_players_between_chunks_of_spectators(channel_layers):
+    layer = get_channel_layer()
+    order: list[str] = []
+    crowd = [await Watcher(layer, order).open() for _ in range(2 * watchers.SPECTATOR_CHUNK + 1)]
+    for watcher in crowd:
+        await watchers.watch_join(8, watcher)
+    loop = asyncio.get_running_loop()
+    first_framed = crowd[0].watch_frames
+
+    async def framed_then_a_player_is_ready(event) -> None:
+        await first_framed(event)
+        loop.call_soon(order.append, "player served")  # an answer that became ready meanwhile
+
+    crowd[0].watch_frames = framed_then_a_player_is_ready
+    await layer.group_send(watch_group(8), {"type": "watch.frames", "texts": [], "first": 1})
+    while not crowd[-1].frames:
+        await asyncio.sleep(0.01)
+    for watcher in crowd:
+        watchers.watch_leave(8, watcher)
+
+    served = order.index("player served")
+    assert served == watchers.SPECTATOR_CHUNK  # after the first chunk, before the rest
+    assert len(order) == len(crowd) + 1
