@@ -1,12 +1,19 @@
 """The bare Channels baseline for bench/moves.py: a consumer that relays each message to
-its group, with the project's settings (same channel layer), and nothing else."""
+its group, with the project's settings (same channel layer, same garbage-collector
+thresholds as lobby_site/asgi.py: without them the baseline stalls on full collections at a
+few thousand sockets and flatters the game server), and nothing else."""
 
+import gc
 import os
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lobby_site.settings")
 django.setup()
+
+from django.conf import settings  # noqa: E402
+
+gc.set_threshold(*settings.GC_THRESHOLDS)
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
