@@ -1,9 +1,8 @@
 """The bare Channels baseline for bench/moves.py: a consumer that relays each message to
 its group, with the project's settings (same channel layer, same garbage-collector
-thresholds as lobby_site/asgi.py: without them the baseline stalls on full collections at a
+settings as lobby_site/asgi.py: without them the baseline stalls on full collections at a
 few thousand sockets and flatters the game server), and nothing else."""
 
-import gc
 import os
 
 import django
@@ -11,13 +10,11 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lobby_site.settings")
 django.setup()
 
-from django.conf import settings  # noqa: E402
-
-gc.set_threshold(*settings.GC_THRESHOLDS)
-
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
+
+from lobby_site.metrics import tune_garbage_collector  # noqa: E402
 
 
 class RelayConsumer(AsyncWebsocketConsumer):
@@ -37,3 +34,4 @@ class RelayConsumer(AsyncWebsocketConsumer):
 
 
 application = ProtocolTypeRouter({"websocket": URLRouter([path("ws/relay/<int:group>/", RelayConsumer.as_asgi())])})
+tune_garbage_collector()

@@ -3,10 +3,8 @@
 Serving needs a real SECRET_KEY (docs/operations.md): importing this module without one
 raises ImproperlyConfigured, so daphne refuses to start and says why.
 """
-import gc
 import os
 
-from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lobby_site.settings")
@@ -17,12 +15,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from lobby_site.handshakes import format_autobahn_settings_lazily  # noqa: E402
+from lobby_site.metrics import tune_garbage_collector  # noqa: E402
 from lobby_site.routing import websocket_urlpatterns  # noqa: E402
 from lobby_site.security import (OriginValidator, close_oversized_messages_with_1009,  # noqa: E402
                                  close_sockets_with_1012_on_shutdown, require_secret_key)
 
 require_secret_key()
-gc.set_threshold(*settings.GC_THRESHOLDS)
 close_oversized_messages_with_1009()
 close_sockets_with_1012_on_shutdown()
 format_autobahn_settings_lazily()
@@ -37,8 +35,4 @@ application = ProtocolTypeRouter(
     }
 )
 
-# What start-up made (Django, the apps, the URL patterns: ~90,000 objects) lives as long as
-# the process: kept out of every later full collection, which then walks only what serving
-# made. A full collection of those alone took 28 ms, a stall every socket of the process felt.
-gc.collect()
-gc.freeze()
+tune_garbage_collector()  # last: everything start-up made is frozen

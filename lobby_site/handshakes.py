@@ -31,24 +31,19 @@ def format_autobahn_settings_lazily() -> None:
     `log.debug("\\n{attrs}", attrs=...)`: the formatting happens before the logger decides
     to drop the line. When the spectators of a game that ended all open sockets on the next
     one, that was 6.6% of daphne's event loop (py-spy, bench/README.md). The name `pformat`
-    in autobahn's module is replaced, once per process, by one that returns a
-    `LazilyFormatted`, which Twisted's logger turns into the same text if it writes the line.
-    The module's one other use of the name, `Timings.__str__` (a str is required there), is
+    in autobahn's module is replaced, once per process, by `LazilyFormatted`, which Twisted's
+    logger turns into the same text if it writes the line. The module's one other use of the name, `Timings.__str__` (a str is required there), is
     given the eager formatting back.
     """
     try:
         from autobahn.websocket import protocol as autobahn_protocol
     except ImportError:  # not under daphne
         return
-    if getattr(autobahn_protocol.pformat, "is_lazy", False):
+    if autobahn_protocol.pformat is LazilyFormatted:
         return
-
-    def lazy_pformat(value) -> LazilyFormatted:
-        return LazilyFormatted(value)
 
     def timings_text(timings) -> str:
         return pprint.pformat({key: timings[key] for key in timings})
 
-    lazy_pformat.is_lazy = True
-    autobahn_protocol.pformat = lazy_pformat
+    autobahn_protocol.pformat = LazilyFormatted
     autobahn_protocol.Timings.__str__ = timings_text
