@@ -15,10 +15,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from lobby_site.handshakes import format_autobahn_settings_lazily  # noqa: E402
-from lobby_site.metrics import tune_garbage_collector  # noqa: E402
 from lobby_site.routing import websocket_urlpatterns  # noqa: E402
 from lobby_site.security import (OriginValidator, close_oversized_messages_with_1009,  # noqa: E402
                                  close_sockets_with_1012_on_shutdown, require_secret_key)
+from lobby_site.tuning import tune_serving_process  # noqa: E402
 
 require_secret_key()
 close_oversized_messages_with_1009()
@@ -35,4 +35,4 @@ application = ProtocolTypeRouter(
     }
 )
 
-tune_garbage_collector()  # last: everything start-up made is frozen
+tune_serving_process()  # last: everything start-up made is frozen out of garbage collections

@@ -68,19 +68,6 @@ if _gc_timed not in gc.callbacks:
     gc.callbacks.append(_gc_timed)
 
 
-def tune_garbage_collector() -> None:
-    """Set a serving process's collector, once start-up is done (docs/operations.md `GC_THRESHOLDS`).
-
-    GC_THRESHOLDS: young objects die before a collection promotes them, full collections stay
-    rare. Then what start-up made (Django, the apps, the URL patterns: ~90,000 objects), which
-    lives as long as the process, is frozen out of every later collection: a full collection
-    of those alone took 28 ms, a stall every socket of the process felt.
-    """
-    gc.set_threshold(*settings.GC_THRESHOLDS)
-    gc.collect()
-    gc.freeze()
-
-
 def error_counted(frame: dict) -> dict:
     """Count an ERROR frame about to be sent (by its code) and return it."""
     ERRORS.labels(frame["payload"]["data"]["code"]).inc()
