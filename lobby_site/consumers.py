@@ -2,6 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -67,6 +68,20 @@ class Consumer(AsyncWebsocketConsumer):
         if self.metrics_kind and not getattr(self, "metrics_counted", False):
             self.metrics_counted = True
             metrics.CONNECTIONS.labels(self.metrics_kind).inc()
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        """Send a WebSocket message; one for a socket whose client is already closing it is dropped.
+
+        Between the client's close frame and the end of its TCP connection, daphne still hands
+        our sends to autobahn, which raises `Disconnected`. Raised here, it ended the consumer
+        before its `websocket.disconnect` ran — the groups were never left (group sends went on
+        filling a dead channel) and its tasks never cancelled. Dropped, the frame is lost with
+        the socket, as the client meant, and the disconnect that follows cleans up.
+        """
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            metrics.SENDS_TO_CLOSING_SOCKETS.inc()
 
     async def dispatch(self, message):
         handler = getattr(self, get_handler_name(message), None)

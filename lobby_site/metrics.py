@@ -33,6 +33,8 @@ DEADLINES_FIRED = Counter("discard_deadlines_fired", "Deadlines this process cla
 LAYER_SEND_FAILURES = Counter("discard_channel_layer_send_failures",
                               "Group sends that failed (Redis errors) or were dropped (a full in-memory channel).",
                               ["reason"])
+SENDS_TO_CLOSING_SOCKETS = Counter("discard_sends_to_closing_sockets",
+                                   "Frames dropped because their socket's client was already closing it.")
 
 GC_PAUSE_SECONDS = Histogram(
     "discard_gc_pause_seconds", "Pauses of Python's cyclic garbage collector (the whole process waits), by generation.",

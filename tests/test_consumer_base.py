@@ -44,3 +44,28 @@ async def test_a_socket_that_closes_still_runs_its_disconnect_handler(channel_la
     await client.close()
 
     assert codes == [1000]
+
+
+async def test_a_frame_for_a_socket_its_client_is_closing_is_dropped_and_the_consumer_lives_on_to_its_disconnect():
+    # Between the client's close frame and the end of the TCP connection, daphne hands a send
+    # to autobahn, which raises Disconnected (seen at the end of every loadtest). Raised, it
+    # ended the consumer before its websocket.disconnect left the groups.
+    from autobahn.exception import Disconnected
+
+    from lobby_site import metrics
+    from rooms.consumers import LobbyConsumer
+
+    sent = []
+
+    async def closing_socket(message):
+        sent.append(message)
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer = LobbyConsumer()
+    consumer.base_send = closing_socket
+    dropped_before = metrics.SENDS_TO_CLOSING_SOCKETS._value.get()
+
+    await consumer.send(text_data='{"cmd": "ROOMS_CHANGED"}')
+
+    assert sent == [{"type": "websocket.send", "text": '{"cmd": "ROOMS_CHANGED"}'}]
+    assert metrics.SENDS_TO_CLOSING_SOCKETS._value.get() == dropped_before + 1
