@@ -31,14 +31,13 @@ def live_games() -> dict:
     At most ROOMS_LISTED, the most watched first, then the oldest; two queries.
     """
     from django.conf import settings
-    from django.db.models import Prefetch
 
-    from rooms.models import Player, Room
+    from rooms.models import Room
 
     live = Room.objects.filter(status__in=(Room.Status.PLAYING, Room.Status.PAUSED), watchable=True)
-    rooms = (live.order_by("-spectators", "created", "id")
-             .prefetch_related(Prefetch("players", queryset=Player.objects.order_by("seat")))[:settings.ROOMS_LISTED])
-    return {"games": [{"room_id": room.pk, "name": room.name, "players": [p.name for p in room.players.all()],
+    rooms = list(live.order_by("-spectators", "created", "id")[:settings.ROOMS_LISTED])
+    names = services.player_names_by_room([room.pk for room in rooms])
+    return {"games": [{"room_id": room.pk, "name": room.name, "players": names[room.pk],
                        "spectators": room.spectators} for room in rooms], "total": live.count()}
 
 

@@ -15,12 +15,13 @@ import os
 import secrets
 import socket
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Prefetch
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -105,10 +106,24 @@ def rooms_open(*, search: str = "", limit: int | None = None) -> list[dict]:
     rooms = _rooms_open()
     if search:
         rooms = rooms.filter(name__icontains=search)
-    rooms = (rooms.annotate(free=F("num_of_players") - F("seated"))
-             .order_by("free", "created", "id")
-             .prefetch_related(Prefetch("players", queryset=Player.objects.order_by("seat")))[:limit])
-    return [room_data(room, list(room.players.all())) for room in rooms]
+    rooms = list(rooms.annotate(free=F("num_of_players") - F("seated")).order_by("free", "created", "id")[:limit])
+    names = player_names_by_room([room.pk for room in rooms])
+    return [room_data(room, names=names[room.pk]) for room in rooms]
+
+
+def player_names_by_room(room_ids: list[int]) -> defaultdict[int, list[str]]:
+    """Return the names of the rooms' players in seat order, by room id: one query.
+
+    Plain values, not Player instances: prefetched players point back at their room, which
+    holds them, and every room listed became a reference cycle that only the cyclic garbage
+    collector could free — tens of thousands of objects a minute under a busy lobby, freed in
+    collections that paused the whole process for 50–190 ms.
+    """
+    names = defaultdict(list)
+    rows = Player.objects.filter(room_id__in=room_ids).order_by("room_id", "seat").values_list("room_id", "name")
+    for room_id, name in rows:
+        names[room_id].append(name)
+    return names
 
 
 def drafts_open() -> list[dict]:

@@ -11,6 +11,7 @@ from lobby_site.routing import websocket_urlpatterns
 from lobby_site.wire import check_frame
 from rooms import services as rooms_services
 from tests.game.helpers import TIMEOUT
+from tests.lobby.helpers import reference_cycles_left_by
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -47,3 +48,16 @@ async def test_live_games_lists_watchable_games_being_played_and_is_pushed_when_
         assert hidden["room_id"] not in [g["room_id"] for g in answer["payload"]["data"]["games"]]
     finally:
         await lobby.disconnect()
+
+
+def test_the_live_games_listing_leaves_no_reference_cycle_behind():
+    from rooms.listing import live_games
+    from rooms.models import Room
+
+    for k in range(12):
+        room, _ = rooms_services.room_create(room_name=f"Game {k}", num_of_players=2, user_name="Ann")
+        rooms_services.room_join(room_id=room["room_id"], user_name="Bob")
+    Room.objects.update(status=Room.Status.PLAYING)
+
+    assert reference_cycles_left_by(live_games) == 0
+    assert live_games()["games"][0]["players"] == ["Ann", "Bob"]
