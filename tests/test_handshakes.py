@@ -46,3 +46,70 @@ def test_applying_it_twice_changes_nothing_more():
     format_autobahn_settings_lazily()
 
     assert autobahn_protocol.pformat is first
+
+
+def _server_with(connections: dict):
+    from daphne.server import Server
+
+    server = Server.__new__(Server)  # only what application_checker reads
+    server.connections = connections
+    server.application_close_timeout = 10
+    return server
+
+
+def _finished_future():
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    done = loop.create_future()
+    done.set_result(None)
+    loop.close()
+    return done
+
+
+def test_a_websocket_daphne_has_reaped_leaves_no_reference_cycle(monkeypatch):
+    # autobahn resolves `is_closed` with the protocol itself: a cycle of every closed socket
+    # that only a garbage collection (a pause of the whole process) could free.
+    import gc
+    import time
+
+    import txaio
+    from daphne.server import Server
+    from daphne.ws_protocol import WebSocketProtocol
+    from twisted.internet import reactor
+
+    from lobby_site.handshakes import release_finished_websockets
+
+    txaio.use_twisted()
+    monkeypatch.setattr(Server, "application_checker", Server.application_checker)
+    monkeypatch.setattr(reactor, "callLater", lambda *args: None)  # the checker re-arms itself
+    release_finished_websockets()
+    closed, open_ = WebSocketProtocol(), WebSocketProtocol()
+    txaio.resolve(closed.is_closed, closed)
+    server = _server_with({closed: {"disconnected": time.time(), "application_instance": _finished_future()},
+                           open_: {"application_instance": None}})
+
+    server.application_checker()
+
+    assert closed not in server.connections and closed.__dict__ == {}
+    assert open_ in server.connections and hasattr(open_, "is_closed")  # a live socket is left alone
+    gc.collect()
+    gc.disable()
+    try:
+        del closed
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_releasing_is_applied_once(monkeypatch):
+    from daphne.server import Server
+
+    from lobby_site.handshakes import release_finished_websockets
+
+    monkeypatch.setattr(Server, "application_checker", Server.application_checker)
+    release_finished_websockets()
+    once = Server.application_checker
+    release_finished_websockets()
+
+    assert Server.application_checker is once
