@@ -5,11 +5,11 @@ Two settings of the interpreter, both about the process's pauses rather than its
 * **Thread switching** (`GIL_SWITCH_INTERVAL`). A daphne process runs two busy threads: the
   event loop (sockets) and the ORM thread (every service call). Each time the loop makes a
   system call — a send, an epoll wait — it lets go of the GIL, and the ORM thread, in the
-  middle of a move, keeps it until the interpreter asks it to let go: Python's default asks
-  after 5 ms. So every send of the loop could cost it up to 5 ms while a move was being
-  computed; py-spy with native frames showed the loop's thread a quarter of its time waiting
-  for the GIL at 1,500 players. A shorter interval hands the GIL back sooner; the ORM
-  thread's move takes as long as before, it is only interleaved more finely.
+  middle of a move, keeps it until the interpreter asks it to let go: after 5 ms by default.
+  py-spy with native frames showed the loop's thread a quarter of its time waiting for the
+  GIL at 1,500 players. A shorter interval hands it back sooner but switches more often:
+  0.0005 made the PostgreSQL + Redis deployment slower (its every round trip hands the GIL
+  over), so the default stays Python's and the setting is there to measure with.
 * **Garbage collection** (`GC_THRESHOLDS`, then `gc.freeze()`): young objects (frames,
   messages) die before a collection promotes them and full collections stay rare; what
   start-up made (~90,000 objects: Django, the apps, the URL patterns), which lives as long as
