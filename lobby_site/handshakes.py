@@ -34,8 +34,8 @@ def format_autobahn_settings_lazily() -> None:
     to drop the line. When the spectators of a game that ended all open sockets on the next
     one, that was 6.6% of daphne's event loop (py-spy, bench/README.md). The name `pformat`
     in autobahn's module is replaced, once per process, by `LazilyFormatted`, which Twisted's
-    logger turns into the same text if it writes the line. The module's one other use of the name, `Timings.__str__` (a str is required there), is
-    given the eager formatting back.
+    logger turns into the same text if it writes the line. The module's one other use of the
+    name, `Timings.__str__` (a str is required there), is given the eager formatting back.
     """
     try:
         from autobahn.websocket import protocol as autobahn_protocol

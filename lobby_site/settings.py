@@ -269,10 +269,7 @@ HARD_PLAYOUTS = _env_int("HARD_PLAYOUTS", 60)
 # ten times rarer (bench/README.md "Capacity"). Pauses: the discard_gc_pause_seconds metric.
 GC_THRESHOLDS = tuple(int(x) for x in _env_list("GC_THRESHOLDS", "50000,20,100"))
 # Seconds a thread may keep the GIL while another waits for it, in serving processes
-# (lobby_site/tuning.py). Python's own 0.005 by default: 0.0005 (the event loop waits less for
-# the ORM thread after each send) made (b) — PostgreSQL + Redis, whose every round trip hands
-# the GIL over — slower, p99 404–540 ms against 130–234 ms at 2,000 players, and gained nothing
-# sure in (a) (bench/README.md "Fifth session").
+# (lobby_site/tuning.py). Python's own 0.005: why, measured, in docs/operations.md.
 GIL_SWITCH_INTERVAL = _env_float("GIL_SWITCH_INTERVAL", 0.005)
 # Threads (each with its own database connection) that run the game socket's services on
 # PostgreSQL; 1 keeps them on the process's one ORM thread (lobby_site/consumers.game_service).

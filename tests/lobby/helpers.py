@@ -14,6 +14,7 @@ from rooms.consumers import LobbyConsumer
 from rooms.models import Deadline, Player, Room, RoomDraft
 
 TIMEOUT = 10  # seconds; generous, CI is slower than a laptop
+QUIET = 0.3  # seconds to listen when checking that nothing arrives
 
 
 def reference_cycles_left_by(function) -> int:
@@ -26,7 +27,6 @@ def reference_cycles_left_by(function) -> int:
         return gc.collect()
     finally:
         gc.enable()
-QUIET = 0.3  # seconds to listen when checking that nothing arrives
 
 
 class LobbyClient:
