@@ -124,12 +124,14 @@ def _waiting_players(room_id: int) -> list[dict]:
             .values_list("seat", "name", "is_computer", "connected", "level")]
 
 
-def roommates_data(*, room_id: int, here: int | None = None) -> dict | None:
+def roommates_data(*, room_id: int, here: int | None = None, room: Room | None = None) -> dict | None:
     """Return ROOMMATES data for a room still waiting for its game, else None.
 
-    `here` is a seat to show connected (it is saying HELLO right now).
+    `here` is a seat to show connected (it is saying HELLO right now); `room`, the room as
+    the caller has just read it (else it is read here).
     """
-    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        room = Room.objects.filter(pk=room_id).first()
     if room is None or room.status != Room.Status.WAITING:
         return None
     players = _waiting_players(room_id)
@@ -793,24 +795,26 @@ def seat_hello(*, room_id: int, token: str) -> dict:
     if player is None or player.room.status == Room.Status.CLOSED:
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "token")
     room = player.room
-    game = game_read(room_id) if room.status != Room.Status.WAITING else None
-    if game is not None:
-        record = game.seats[player.seat]
-        if player.is_computer and (game.status != Game.Status.PLAYING or not record["human"]):
-            raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "the seat is not yours now")
-        if game.status == Game.Status.PAUSED and player.seat in game.pause["vacant"]:
-            raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "you left the game")
-        if player.is_computer:
-            seat_reclaim(room_id=room_id, player_id=player.pk)
-            player = Player.objects.select_related("room").get(pk=player.pk)
-            room, game = player.room, game_read(room_id)
+    if room.status == Room.Status.WAITING:  # the room as read above, and its seats: two reads in all
+        data = roommates_data(room_id=room_id, here=player.seat, room=room)
+        names = [mate["name"] for mate in data["players"]]
+        frames = [messages.connected_frame(room_data(room, names=names), player_data(player)),
+                  messages.roommates_frame(data)]
+        return {"seat": {"player_id": player.pk, "seat": player.seat, "name": player.name},
+                "frames": frames, "waiting": True}
+    game = game_read(room_id)
+    if game is None:  # not after waiting: a game's row is written with its room's new status
+        raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
+    record = game.seats[player.seat]
+    if player.is_computer and (game.status != Game.Status.PLAYING or not record["human"]):
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "the seat is not yours now")
+    if game.status == Game.Status.PAUSED and player.seat in game.pause["vacant"]:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "token", "you left the game")
+    if player.is_computer:
+        seat_reclaim(room_id=room_id, player_id=player.pk)
+        player = Player.objects.select_related("room").get(pk=player.pk)
+        room, game = player.room, game_read(room_id)
     seat = {"player_id": player.pk, "seat": player.seat, "name": player.name}
-    if game is None:
-        connected = messages.connected_frame(room_data(room), player_data(player))
-        data = roommates_data(room_id=room_id, here=player.seat)
-        if data is not None:
-            return {"seat": seat, "frames": [connected, messages.roommates_frame(data)], "waiting": True}
-        game = game_read(room_id)  # it began after the first read
     # A running game: its row names the seats, so a reconnection costs two reads in all.
     names = [record["name"] for record in game.seats]
     record = game.seats[player.seat]

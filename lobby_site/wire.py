@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import orjson
+
 from lobby_site.names import has_lone_surrogate, normalise
 
 
@@ -461,7 +463,18 @@ def reply_id_or(reply_to: int | None, error: ProtocolError) -> int | None:
 
 
 def encode(message: dict) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    """Return a server frame's text: compact JSON, UTF-8 as it is (no \\u escapes but control characters).
+
+    orjson writes what `json.dumps(message, separators=(",", ":"), ensure_ascii=False)` writes,
+    several times faster, and every frame of every move goes through here. (Floats below 1e-4
+    are written as 1e-7, not 1e-07: the same number.) It refuses integers beyond 64 bits,
+    which a client may send as its msg_id and get back as `reply_to`: those frames go through
+    the json module.
+    """
+    try:
+        return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- Schema for the tests: every server frame is checked against it -------------------

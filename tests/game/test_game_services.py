@@ -93,3 +93,45 @@ def test_a_save_that_lost_the_race_changes_nothing(settings):
     assert stored.version == first.version
     texts = list(ChatLine.objects.filter(game=stored).values_list("text", flat=True))  # chat's own table
     assert "a" in texts and "b" not in texts
+
+
+def test_the_move_paths_json_columns_read_back_as_the_orm_writes_and_reads_them(settings):
+    """The move path encodes and decodes the JSON columns itself (orjson, game/store.py), not
+    through Django's JSONField: what it writes the ORM reads back unchanged, and the reverse."""
+    settings.GAME_SEED = 3
+    room_id = begun(1, 1)
+    game = game_read(room_id)
+    probe = {"text": "Zoë 🂡 \u2028 \x01 \"quoted\" \\", "nested": [[1, 2.5, None, True], {"k": []}], 7: "seven"}
+    game.pause = probe
+    event = {"event": "penalty", "seat": 0, "reason": "Łukasz's last card ✓"}
+    assert game_save(game, Change(events=[event]), ("pause",))
+    expected = {**{key: value for key, value in probe.items() if key != 7}, "7": "seven"}  # keys as JSON has them
+    through_orm = Game.objects.get(room_id=room_id)
+    assert through_orm.pause == expected
+    assert GameLog.objects.filter(game=through_orm).order_by("-version").first().events == [event]
+    assert game_read(room_id).pause == expected
+    through_orm.pause = {"written": "by the ORM ✓", "list": [1, {"a": None}]}
+    through_orm.save(update_fields=["pause"])
+    assert game_read(room_id).pause == {"written": "by the ORM ✓", "list": [1, {"a": None}]}
+
+
+def test_a_hello_in_a_waiting_room_is_two_reads_and_shows_the_seat_connected(settings):
+    """HELLO before the game: the seat with its room, then the room's seats (CONNECTED's names
+    come from the same read as ROOMMATES)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from game.services import seat_hello
+    from rooms.services import room_join
+
+    room, ann = room_create(room_name="Hello", num_of_players=3, user_name="Ann")
+    room_join(room_id=room["room_id"], user_name="Bob")
+    with CaptureQueriesContext(connection) as queries:
+        opened = seat_hello(room_id=room["room_id"], token=ann["token"])
+    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+    assert opened["waiting"] and opened["seat"]["seat"] == 0
+    connected, roommates = opened["frames"]
+    assert connected["cmd"] == "CONNECTED" and roommates["cmd"] == "ROOMMATES"
+    assert connected["payload"]["data"]["room"]["players"] == ["Ann", "Bob"]
+    assert roommates["payload"]["data"]["needed"] == 1
+    shown = {mate["name"]: mate["connected"] for mate in roommates["payload"]["data"]["players"]}
+    assert shown == {"Ann": True, "Bob": False}
