@@ -239,8 +239,10 @@ def _seat_person(room: Room, seat: int, name: str, token: str | None = None) -> 
     token = token or secrets.token_urlsafe(24)
     player = Player.objects.create(room=room, seat=seat, name=name, name_key=name_key(name),
                                    token_hash=token_hash(token))
-    # docs/protocol.md "Absence": the grace is counted from the join until a game connection opens.
-    _grace_start(player, since=timezone.now())
+    # docs/protocol.md "Absence": the grace is counted from the join until a game connection
+    # opens. (A seat made a moment ago has no grace to cancel first, as `_grace_start` does.)
+    deadline_schedule(kind=SEAT_GRACE_KIND, due_at=timezone.now() + timedelta(seconds=settings.DISCONNECT_GRACE),
+                      room_id=player.room_id, player_id=player.pk)
     return player, token
 
 
@@ -322,9 +324,8 @@ def room_join(*, room_id: int, user_name: str) -> tuple[dict, dict]:
             raise ProtocolError(ErrorCode.NAME_TAKEN, "user_name")
         taken = {p.seat for p in players}
         seat = min(s for s in range(room.num_of_players) if s not in taken)
-        try:
-            with transaction.atomic():  # the unique constraints back the lock up
-                player, token = _seat_person(room, seat, user_name)
+        try:  # the unique constraints back the lock up; a refusal ends the transaction anyway, so no savepoint
+            player, token = _seat_person(room, seat, user_name)
         except IntegrityError:
             raise ProtocolError(ErrorCode.ROOM_FULL, "room_id") from None
         room.save(update_fields=["updated"])

@@ -135,3 +135,23 @@ def test_a_hello_in_a_waiting_room_is_two_reads_and_shows_the_seat_connected(set
     assert roommates["payload"]["data"]["needed"] == 1
     shown = {mate["name"]: mate["connected"] for mate in roommates["payload"]["data"]["players"]}
     assert shown == {"Ann": True, "Bob": False}
+
+
+def test_joining_a_room_is_five_statements_and_starts_the_seats_grace(settings):
+    """JOIN_ROOM: lock the room, read its seats, the new seat, its DISCONNECT_GRACE, the room's
+    time — no savepoint, and no grace to cancel for a seat made a moment before."""
+    from django.test.utils import CaptureQueriesContext
+
+    from rooms.models import Deadline
+    from rooms.services import SEAT_GRACE_KIND, room_join
+
+    room, _ = room_create(room_name="Join", num_of_players=3, user_name="Ann")
+    with CaptureQueriesContext(connection) as queries:
+        _, bob = room_join(room_id=room["room_id"], user_name="Bob")
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert len(statements) == 5, statements
+    assert not any("SAVEPOINT" in sql for sql in statements)
+    graces = Deadline.objects.filter(kind=SEAT_GRACE_KIND, player_id=bob["player_id"], claimed_at__isnull=True)
+    assert graces.count() == 1
+    assert list(Player.objects.filter(room_id=room["room_id"]).order_by("seat").values_list("name", flat=True)) \
+        == ["Ann", "Bob"]
