@@ -781,6 +781,11 @@ def seat_reclaim(*, room_id: int, player_id: int) -> None:
         _save(game, *_notice(game, [{"event": "reclaimed", "seat": player.seat}], skip_seat=player.seat))
 
 
+def _hello_seat(player: Player) -> dict:
+    """Return the seat a HELLO opened, as the consumer keeps it."""
+    return {"player_id": player.pk, "seat": player.seat, "name": player.name}
+
+
 def seat_hello(*, room_id: int, token: str) -> dict:
     """Answer a HELLO: return {"seat": {"player_id", "seat", "name"}, "frames", "waiting"}, or raise UNAUTHORIZED.
 
@@ -800,8 +805,7 @@ def seat_hello(*, room_id: int, token: str) -> dict:
         names = [mate["name"] for mate in data["players"]]
         frames = [messages.connected_frame(room_data(room, names=names), player_data(player)),
                   messages.roommates_frame(data)]
-        return {"seat": {"player_id": player.pk, "seat": player.seat, "name": player.name},
-                "frames": frames, "waiting": True}
+        return {"seat": _hello_seat(player), "frames": frames, "waiting": True}
     game = game_read(room_id)
     if game is None:  # not after waiting: a game's row is written with its room's new status
         raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
@@ -814,7 +818,7 @@ def seat_hello(*, room_id: int, token: str) -> dict:
         seat_reclaim(room_id=room_id, player_id=player.pk)
         player = Player.objects.select_related("room").get(pk=player.pk)
         room, game = player.room, game_read(room_id)
-    seat = {"player_id": player.pk, "seat": player.seat, "name": player.name}
+    seat = _hello_seat(player)
     # A running game: its row names the seats, so a reconnection costs two reads in all.
     names = [record["name"] for record in game.seats]
     record = game.seats[player.seat]

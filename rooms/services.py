@@ -241,8 +241,7 @@ def _seat_person(room: Room, seat: int, name: str, token: str | None = None) -> 
                                    token_hash=token_hash(token))
     # docs/protocol.md "Absence": the grace is counted from the join until a game connection
     # opens. (A seat made a moment ago has no grace to cancel first, as `_grace_start` does.)
-    deadline_schedule(kind=SEAT_GRACE_KIND, due_at=timezone.now() + timedelta(seconds=settings.DISCONNECT_GRACE),
-                      room_id=player.room_id, player_id=player.pk)
+    _grace_schedule(player, since=timezone.now())
     return player, token
 
 
@@ -656,7 +655,12 @@ def _live_processes() -> list[str]:
 
 
 def _grace_start(player: Player, *, since: datetime) -> None:
+    """Restart the seat's DISCONNECT_GRACE from `since` (its last connection ended)."""
     deadline_cancel(kind=SEAT_GRACE_KIND, player_id=player.pk)
+    _grace_schedule(player, since=since)
+
+
+def _grace_schedule(player: Player, *, since: datetime) -> None:
     deadline_schedule(kind=SEAT_GRACE_KIND, due_at=since + timedelta(seconds=settings.DISCONNECT_GRACE),
                       room_id=player.room_id, player_id=player.pk)
 
