@@ -66,8 +66,9 @@ async def make_room(ws_url, k):
 class Bot:
     """Answers every prompt with a legal, simple choice and times its turn answers."""
 
-    def __init__(self, ws_url, room_id, token, latencies, move_times, batch=True):
+    def __init__(self, ws_url, room_id, token, latencies, move_times, batch=True, on_first_move=None):
         self.batch = batch
+        self.on_first_move = on_first_move
         self.url = f"{ws_url}/ws/rooms/{room_id}/"
         self.token = token
         self.hand: set[int] = set()
@@ -120,6 +121,8 @@ class Bot:
         options = prompt["extra_data"]
         if kind == "turn":
             answer = {"cards": options[:1], "last_card": True}
+            if not self.move_times and self.on_first_move:
+                self.on_first_move()
             self.sent_at = time.perf_counter()
             self.move_times.append(self.sent_at)
             self.moves += 1
@@ -133,21 +136,32 @@ class Bot:
                                        "payload": {"reply_to": msg_id, "data": answer}}))
 
 
-async def run_games(ws_url, rooms, rounds, batch=True):
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_games(ws_url, rooms, rounds, batch=True, server_pid=None):
     """Play `rounds` rounds of `rooms` games; time from each round's first move until every game is over.
 
-    Connecting and the deal are left out of the window: they are not moves.
+    Connecting and the deal are left out of the window: they are not moves. Returns the
+    moves, the window's seconds, the latencies and the server's CPU seconds in the window.
     """
-    latencies, moves, elapsed = [], 0, 0.0
+    latencies, moves, elapsed, cpu = [], 0, 0.0, 0.0
     for r in range(rounds):
         made = await asyncio.gather(*(make_room(ws_url, r * rooms + k) for k in range(rooms)))
-        move_times = []
-        bots = [Bot(ws_url, room_id, token, latencies, move_times, batch)
+        move_times, cpu_at_first = [], []
+        first_move = (lambda: cpu_at_first.append(cpu_seconds(server_pid))) if server_pid else None
+        bots = [Bot(ws_url, room_id, token, latencies, move_times, batch, first_move)
                 for room_id, tokens in made for token in tokens]
         await asyncio.wait_for(asyncio.gather(*(bot.play() for bot in bots)), timeout=600)
         elapsed += time.perf_counter() - min(move_times)  # first move sent → every game over
+        if cpu_at_first:
+            cpu += cpu_seconds(server_pid) - cpu_at_first[0]
         moves += len(move_times)
-    return moves, elapsed, latencies
+    return moves, elapsed, latencies, cpu
 
 
 async def run_relay(ws_url, groups, messages_per_group):
@@ -216,19 +230,26 @@ def main():
         with tempfile.TemporaryDirectory() as tmp, configuration(name, tmp) as env:
             print(f"{name}: {args.rooms} rooms of {SEATS} bots, one daphne process")
             with Daphne(env, app="bench.relay_asgi:application") as relay_server:
+                relay_cpu = cpu_seconds(relay_server.process.pid)
                 relays, relay_s, relay_lat = asyncio.run(run_relay(relay_server.ws_url, args.rooms, args.relay_messages))
+                relay_cpu = cpu_seconds(relay_server.process.pid) - relay_cpu
             profile_args = ()
             if args.profile:
                 profile_args = ("-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(OUT / f"profile-{name}.txt"))
             game_env = {**env, **dict(item.split("=", 1) for item in args.server_env)}
             server = Daphne(game_env, python_args=profile_args).start()
             try:
-                moves, game_s, game_lat = asyncio.run(run_games(server.ws_url, args.rooms, args.rounds, args.batch))
+                moves, game_s, game_lat, game_cpu = asyncio.run(
+                    run_games(server.ws_url, args.rooms, args.rounds, args.batch, server.process.pid))
             finally:
                 server.interrupt()
             relay_rate = report("relay", relays, relay_s, relay_lat)
             game_rate = report("game", moves, game_s, game_lat)
             print(f"  ratio game moves/s / relays/s = {game_rate / relay_rate:.3f} (goal 0.5)")
+            relay_ms, move_ms = 1000 * relay_cpu / relays, 1000 * game_cpu / moves
+            print(f"  server CPU: {move_ms:.2f} ms a move, {relay_ms:.2f} ms a relay "
+                  f"(ratio {relay_ms / move_ms:.3f}; {100 * game_cpu / game_s:.0f}% and "
+                  f"{100 * relay_cpu / relay_s:.0f}% of a core)")
             if args.profile:
                 print(f"  profile: {OUT / f'profile-{name}.txt'}")
 

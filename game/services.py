@@ -1,8 +1,9 @@
 """Every change to a game: read → engine → one write → one send per seat (docs/architecture.md "A move").
 
-A move reads the game row (`game.store.game_read`), validates the answer, runs the engine and
-the computer turns it sets off, numbers each seat's frames, and saves the row, the log row
-and any deadlines in one write that compares the version it read (`game.store.game_save`).
+A move reads the game row (`game.store.game_read`, or takes the copy this process's last move
+of the room kept), validates the answer, runs the engine and the computer turns it sets off,
+numbers each seat's frames, and saves the row, the log row and any deadlines in one write
+that compares the version it read (`game.store.game_save`).
 If another process changed the game meanwhile the save does nothing and the service runs
 again from the read (`_retried`). Frames go out only after the save, each seat's as one
 group message (`_deliver`). The rare changes that also write other tables (leaving,
@@ -31,7 +32,7 @@ from game import messages
 from game.engine import GameState, IllegalAction, apply, choose, computer_rng, new_game, view
 from game.models import Game, GameLog, SavedGameState
 from game.seats import answers_for, level_of, prompt_retire, seat_record, shown_players
-from game.store import Change, chat_recent, game_read, game_read_locked, game_save
+from game.store import Change, chat_recent, game_keep, game_read, game_read_locked, game_save, game_take_kept
 from lobby_site.names import name_key
 from lobby_site.wire import (
     COMPUTER_LEVELS,
@@ -392,10 +393,21 @@ def game_answer(*, room_id: int, seat: int, payload: dict) -> None:
     """Apply `seat`'s answer (a GAME_MESSAGE payload) to its pending prompt, then let computers play on.
 
     Checks in docs/protocol.md's order: GAME_NOT_STARTED, GAME_PAUSED, (NO_PENDING_PROMPT once
-    the game is over), STALE_PROMPT, NOT_YOUR_TURN, INVALID, NOT_IN_HAND. One read and one
-    compare-and-set write; no lock.
+    the game is over), STALE_PROMPT, NOT_YOUR_TURN, INVALID, NOT_IN_HAND. One compare-and-set
+    write and no lock; no read either when this process kept the game its last move of the room
+    saved (`game.store.game_keep`). That copy may be behind the row, so what it refuses is
+    checked again on a read: a refusal is always true of the game as it stands.
     """
-    game = game_read(room_id)
+    kept = game_take_kept(room_id)
+    if kept is not None:
+        try:
+            return _answer(kept, seat, payload)
+        except ProtocolError:
+            pass
+    return _answer(game_read(room_id), seat, payload)
+
+
+def _answer(game: Game | None, seat: int, payload: dict) -> None:
     if game is None:
         raise ProtocolError(ErrorCode.GAME_NOT_STARTED)
     if game.status == Game.Status.PAUSED:
@@ -419,6 +431,7 @@ def game_answer(*, room_id: int, seat: int, payload: dict) -> None:
         raise ProtocolError(ErrorCode(refusal.code), "data", refusal.detail) from None
     new_state = _computers_play(game, new_state, events)
     _save(game, *_play_on(game, events, top=state.top_card, state=new_state))
+    game_keep(game)
 
 
 @_retried

@@ -13,6 +13,7 @@ Other databases (SQLite) get the same writes in one transaction.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 
 import orjson
@@ -89,6 +90,39 @@ def game_read(room_id: int) -> Game | None:
     return None if row is None else _game_from_row(row)
 
 
+# The game as this process's last move saved it, by room (at most GAME_KEPT_ROOMS, the oldest
+# dropped first): the next move of the room starts from it instead of reading the row — on
+# PostgreSQL a move is then one round trip, its write. Taking an entry removes it, so a move
+# owns the object it changes; only a saved move puts one back. It may be behind the row (another
+# process moved the game, or another service here did: every save drops the room's entry), and
+# that is safe: a change made from it loses the compare-and-set and is made again from a read,
+# and a refusal is checked again on a read before it is sent (`game_answer`).
+_kept: dict[int, Game] = {}
+_kept_lock = threading.Lock()
+
+
+def game_take_kept(room_id: int) -> Game | None:
+    """Return (and forget) the game this process's last move of the room saved, if it kept it."""
+    with _kept_lock:
+        return _kept.pop(room_id, None)
+
+
+def game_forget_kept() -> None:
+    """Forget every kept game (tests: a rolled-back database hands out a room's id again)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+def game_keep(game: Game) -> None:
+    """Keep `game`, just saved by a move and not to be changed again, for the room's next move."""
+    if settings.GAME_KEPT_ROOMS <= 0 or game.status != Game.Status.PLAYING:
+        return
+    with _kept_lock:
+        _kept[game.room_id] = game
+        while len(_kept) > settings.GAME_KEPT_ROOMS:
+            del _kept[next(iter(_kept))]
+
+
 def game_read_locked(room_id: int) -> Game | None:
     """Return the room's game with its row locked (SELECT … FOR UPDATE) until the transaction ends.
 
@@ -119,6 +153,8 @@ def game_save(game: Game, change: Change, fields: tuple[str, ...]) -> bool:
     Return whether it was saved; on success `game` holds the new version, event count and
     recent events. Takes no lock: the UPDATE's WHERE clause is the compare-and-set.
     """
+    with _kept_lock:  # whatever this process kept of the room is now behind the row
+        _kept.pop(game.room_id, None)
     read_version = game.version
     now = timezone.now()
     new = {"version": read_version + 1, "updated": now}

@@ -24,6 +24,18 @@ def pytest_configure(config):
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+@pytest.fixture(autouse=True)
+def forget_kept_games():
+    """Start every test without the games an earlier one's moves kept in this process.
+
+    A kept game stands for its room id, and a rolled-back test database gives ids out again.
+    """
+    from game.store import game_forget_kept
+
+    game_forget_kept()
+    yield
+
+
 def closed_port() -> int:
     """Return a local TCP port on which nothing listens."""
     with socket.socket() as sock:

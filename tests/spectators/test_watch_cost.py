@@ -11,6 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db.backends.utils import CursorWrapper
 
+from game.store import game_forget_kept
 from game.watchers import spectators_written
 from rooms.clock import stop_clock
 from rooms.models import Room
@@ -37,7 +38,12 @@ def every_query():
 
 
 async def counted_moves(seats, watchers) -> list[list[str]]:
-    """Play MOVES moves; return each move's statements, until every seat and spectator has it."""
+    """Play MOVES moves; return each move's statements, until every seat and spectator has it.
+
+    The first reads the game row (whatever the process kept of the game is forgotten first, so
+    both counts start alike); the others start from the game the move before kept.
+    """
+    game_forget_kept()
     moves = []
     for _ in range(MOVES):
         player = next(seat for seat in seats if seat.prompt)
