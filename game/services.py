@@ -32,7 +32,7 @@ from game import messages
 from game.engine import GameState, IllegalAction, apply, choose, computer_rng, new_game, view
 from game.models import Game, GameLog, SavedGameState
 from game.seats import answers_for, level_of, prompt_retire, seat_record, shown_players
-from game.store import Change, chat_recent, game_keep, game_read, game_read_locked, game_save, game_take_kept
+from game.store import Change, chat_recent, game_read, game_read_locked, game_save, game_take_kept
 from lobby_site.names import name_key
 from lobby_site.wire import (
     COMPUTER_LEVELS,
@@ -264,9 +264,12 @@ def _deadline_for_prompt(game: Game, seat: int, kind: str, seconds: float) -> di
             "player_id": record["player_id"], "data": {"seat": seat, "msg_id": record["prompt"]["msg_id"]}}
 
 
-def _save(game: Game, frames: Frames, change: Change) -> None:
-    """Save the game with `change` (compare-and-set), then deliver `frames`; raise _Conflict if it moved on."""
-    if not game_save(game, change, ("state", "seats", "status", "pause")):
+def _save(game: Game, frames: Frames, change: Change, *, keep: bool = False) -> None:
+    """Save the game with `change` (compare-and-set), then deliver `frames`; raise _Conflict if it moved on.
+
+    `keep`: the process keeps the row written for the room's next move (`game.store.game_save`).
+    """
+    if not game_save(game, change, ("state", "seats", "status", "pause"), keep=keep):
         raise _Conflict
     _deliver(game, frames)
     if change.room_status == Room.Status.FINISHED:
@@ -394,8 +397,8 @@ def game_answer(*, room_id: int, seat: int, payload: dict) -> None:
 
     Checks in docs/protocol.md's order: GAME_NOT_STARTED, GAME_PAUSED, (NO_PENDING_PROMPT once
     the game is over), STALE_PROMPT, NOT_YOUR_TURN, INVALID, NOT_IN_HAND. One compare-and-set
-    write and no lock; no read either when this process kept the game its last move of the room
-    saved (`game.store.game_keep`). That copy may be behind the row, so what it refuses is
+    write and no lock; no read either when this process kept the row its last move of the room
+    wrote (`game.store.game_take_kept`). That copy may be behind the row, so what it refuses is
     checked again on a read: a refusal is always true of the game as it stands.
     """
     kept = game_take_kept(room_id)
@@ -430,8 +433,7 @@ def _answer(game: Game | None, seat: int, payload: dict) -> None:
     except IllegalAction as refusal:
         raise ProtocolError(ErrorCode(refusal.code), "data", refusal.detail) from None
     new_state = _computers_play(game, new_state, events)
-    _save(game, *_play_on(game, events, top=state.top_card, state=new_state))
-    game_keep(game)
+    _save(game, *_play_on(game, events, top=state.top_card, state=new_state), keep=True)
 
 
 @_retried

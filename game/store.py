@@ -77,7 +77,7 @@ def _select_sql(lock: bool) -> str:
 
 
 def _game_from_row(row) -> Game:
-    values = {name: orjson.loads(value) if name in _JSON and isinstance(value, str) else value
+    values = {name: orjson.loads(value) if name in _JSON and isinstance(value, (str, bytes)) else value
               for name, value in zip(_COLUMNS, row)}
     return Game.from_db(connection.alias, _COLUMNS, [values[name] for name in _COLUMNS])
 
@@ -90,21 +90,25 @@ def game_read(room_id: int) -> Game | None:
     return None if row is None else _game_from_row(row)
 
 
-# The game as this process's last move saved it, by room (at most GAME_KEPT_ROOMS, the oldest
-# dropped first): the next move of the room starts from it instead of reading the row — on
-# PostgreSQL a move is then one round trip, its write. Taking an entry removes it, so a move
-# owns the object it changes; only a saved move puts one back. It may be behind the row (another
-# process moved the game, or another service here did: every save drops the room's entry), and
-# that is safe: a change made from it loses the compare-and-set and is made again from a read,
-# and a refusal is checked again on a read before it is sent (`game_answer`).
-_kept: dict[int, Game] = {}
+# The game row as this process's last move wrote it, by room (at most GAME_KEPT_ROOMS, the
+# oldest dropped first): the room's next move starts from it instead of reading the row — on
+# PostgreSQL a move is then one round trip, its write. The JSON columns are kept as the bytes
+# written, not as the objects: between two moves at people's pace (seconds) objects outlive
+# young garbage collections, and every older collection then walks them (measured:
+# bench/README.md), while bytes are not tracked at all; decoding them is what a read does too.
+# Taking an entry removes it; only a move's save puts one back. It may be behind the row
+# (another process moved the game, or another service here did: every save drops the room's
+# entry), and that is safe: a change made from it loses the compare-and-set and is made again
+# from a read, and a refusal is checked again on a read before it is sent (`game_answer`).
+_kept: dict[int, tuple] = {}
 _kept_lock = threading.Lock()
 
 
 def game_take_kept(room_id: int) -> Game | None:
-    """Return (and forget) the game this process's last move of the room saved, if it kept it."""
+    """Return the game as this process's last move of the room wrote it, if it kept it (and forget it)."""
     with _kept_lock:
-        return _kept.pop(room_id, None)
+        row = _kept.pop(room_id, None)
+    return None if row is None else _game_from_row(row)
 
 
 def game_forget_kept() -> None:
@@ -113,12 +117,18 @@ def game_forget_kept() -> None:
         _kept.clear()
 
 
-def game_keep(game: Game) -> None:
-    """Keep `game`, just saved by a move and not to be changed again, for the room's next move."""
+def _keep(game: Game, encoded: dict[str, bytes]) -> None:
+    """Keep the row just written for `game`, its JSON columns as `encoded` (or encoded here)."""
     if settings.GAME_KEPT_ROOMS <= 0 or game.status != Game.Status.PLAYING:
         return
+    row = []
+    for name in _COLUMNS:
+        value = game.pk if name == "id" else getattr(game, name)
+        if name in _JSON and value is not None:
+            value = encoded.get(name) or _json_bytes(value)
+        row.append(value)
     with _kept_lock:
-        _kept[game.room_id] = game
+        _kept[game.room_id] = tuple(row)
         while len(_kept) > settings.GAME_KEPT_ROOMS:
             del _kept[next(iter(_kept))]
 
@@ -147,11 +157,12 @@ class Change:
     room_status: str | None = None
 
 
-def game_save(game: Game, change: Change, fields: tuple[str, ...]) -> bool:
+def game_save(game: Game, change: Change, fields: tuple[str, ...], *, keep: bool = False) -> bool:
     """Save `fields` of `game` and `change` if the row still has the version `game` was read at.
 
     Return whether it was saved; on success `game` holds the new version, event count and
-    recent events. Takes no lock: the UPDATE's WHERE clause is the compare-and-set.
+    recent events, and with `keep` (a move) the row written is kept for the room's next move
+    (`game_take_kept`). Takes no lock: the UPDATE's WHERE clause is the compare-and-set.
     """
     with _kept_lock:  # whatever this process kept of the room is now behind the row
         _kept.pop(game.room_id, None)
@@ -162,6 +173,7 @@ def game_save(game: Game, change: Change, fields: tuple[str, ...]) -> bool:
         new["event_count"] = game.event_count + len(change.events)
         new["recent"] = recent_kept(game.recent + change.events)
     values = {name: getattr(game, name) for name in fields} | new
+    encoded = {name: _json_bytes(value) for name, value in values.items() if name in _JSON and value is not None}
     # Chat is numbered like every public event but kept apart from the log (a chat change
     # holds only its chat event, so the log row's numbering stays contiguous).
     chat = _chat_lines(game, change.events, now)
@@ -170,15 +182,18 @@ def game_save(game: Game, change: Change, fields: tuple[str, ...]) -> bool:
            if logged else None)
     deadlines = [Deadline(**d) for d in change.deadlines]
     if connection.vendor == "postgresql":
-        saved = _save_in_one_statement(game, read_version, values, log, deadlines, change.room_status, now, chat)
+        saved = _save_in_one_statement(game, read_version, values, encoded, log, deadlines, change.room_status, now,
+                                       chat)
     else:
         with transaction.atomic():
-            saved = _save_in_one_statement(game, read_version, values, None, [], None, now)
+            saved = _save_in_one_statement(game, read_version, values, encoded, None, [], None, now)
             if saved:
                 _save_the_rest(game, log, deadlines, change.room_status, now, chat)
     if saved:
         for name, value in new.items():
             setattr(game, name, value)
+        if keep:
+            _keep(game, encoded)
     return saved
 
 
@@ -210,13 +225,13 @@ def _save_the_rest(game, log, deadlines, room_status, now, chat) -> None:
         Room.objects.filter(pk=game.room_id).update(status=room_status, updated=now)
 
 
-def _save_in_one_statement(game, read_version, values, log, deadlines, room_status, now, chat=()) -> bool:
+def _save_in_one_statement(game, read_version, values, encoded, log, deadlines, room_status, now, chat=()) -> bool:
     quote = connection.ops.quote_name
     sets, params = [], []
     for name, value in values.items():
         model_field = Game._meta.get_field(name)
         sets.append(f"{quote(model_field.column)} = %s")
-        params.append(_prepared(model_field, value))
+        params.append(_json_param(encoded[name]) if name in encoded else _prepared(model_field, value))
     where = f"WHERE {quote('id')} = %s AND {quote('version')} = %s"
     params += [game.pk, read_version]
     if connection.vendor != "postgresql":  # the UPDATE alone; its row count says whether it was saved
@@ -278,6 +293,17 @@ def _prepared(model_field, value):
     if connection.vendor == "postgresql":
         return Jsonb(value, dumps=_json_bytes)
     return _json_bytes(value).decode()
+
+
+def _json_param(data: bytes):
+    """Return JSON already encoded as a column's parameter."""
+    if connection.vendor == "postgresql":
+        return Jsonb(data, dumps=_as_is)
+    return data.decode()
+
+
+def _as_is(data: bytes) -> bytes:
+    return data
 
 
 def _json_bytes(value) -> bytes:

@@ -274,8 +274,8 @@ GIL_SWITCH_INTERVAL = _env_float("GIL_SWITCH_INTERVAL", 0.005)
 # Threads (each with its own database connection) that run the game socket's services on
 # PostgreSQL; 1 keeps them on the process's one ORM thread (lobby_site/consumers.game_service).
 DB_THREADS = _env_int("DB_THREADS", 1)
-# Running games whose last move a process keeps, so the next move skips the read (game/store.py
-# `game_keep`); 0 reads every move's game from the database. Memory: docs/operations.md.
+# Running games whose row a process keeps as its last move wrote it, so the room's next move
+# skips the read (game/store.py `_kept`); 0 reads every move's game. Memory: docs/operations.md.
 GAME_KEPT_ROOMS = _env_int("GAME_KEPT_ROOMS", 5000)
 GAME_SEED = _env_int("GAME_SEED", None)  # None: a fresh random seed per game
 REPLAY_DAYS = _env_int("REPLAY_DAYS", 90)  # finished games stay replayable this long (docs/protocol.md "Replays")

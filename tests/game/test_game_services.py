@@ -3,7 +3,6 @@ driver (libpq's own trace of the wire messages), BEGIN and COMMIT included, howe
 computer turns it sets off — one when the process kept the game its last move saved."""
 
 import contextlib
-import copy
 import tempfile
 
 import psycopg
@@ -98,24 +97,31 @@ def move(room_id: int, seat: int | None = None, reply_to: int | None = None, dat
     return seat, payload
 
 
+def kept_version(room_id: int) -> int | None:
+    """Return the version of the row this process kept for the room's next move, if any."""
+    row = store._kept.get(room_id)
+    return None if row is None else row[store._COLUMNS.index("version")]
+
+
 def test_a_kept_game_behind_the_row_neither_refuses_a_good_answer_nor_takes_a_stale_one(settings):
     """The kept copy may lag the row (another process made the last move): a refusal it makes is
     checked again on a read, and an answer it takes loses the compare-and-set and is checked again."""
     settings.GAME_SEED = 3
     room_id = begun(2, 0)
     move(room_id)
-    behind = copy.deepcopy(store._kept[room_id])  # the game as it stood after the first move
+    behind = store._kept[room_id]  # the row as the first move wrote it
     second_seat, second_payload = move(room_id)  # as if another process made it: put the old copy back
-    store._kept[room_id] = copy.deepcopy(behind)
+    store._kept[room_id] = behind
     row = Game.objects.get(room_id=room_id)
     waiting = next(s for s, record in enumerate(row.seats) if record["prompt"])
-    stale_prompt = behind.seats[waiting]["prompt"]
+    stale_prompt = store.game_take_kept(room_id).seats[waiting]["prompt"]
+    store._kept[room_id] = behind
     assert stale_prompt is None or stale_prompt["msg_id"] != row.seats[waiting]["prompt"]["msg_id"]
     move(room_id, waiting)  # the copy would refuse it (NOT_YOUR_TURN or STALE_PROMPT): the row takes it
     after_third = Game.objects.get(room_id=room_id)
     assert after_third.version == row.version + 1
-    assert store._kept[room_id].version == after_third.version
-    store._kept[room_id] = copy.deepcopy(behind)  # the copy still waits for the second move's answer
+    assert kept_version(room_id) == after_third.version
+    store._kept[room_id] = behind  # the copy still waits for the second move's answer
     log_rows = GameLog.objects.filter(game=after_third).count()
     with pytest.raises(ProtocolError) as refused:
         game_answer(room_id=room_id, seat=second_seat, payload=second_payload)
@@ -124,6 +130,20 @@ def test_a_kept_game_behind_the_row_neither_refuses_a_good_answer_nor_takes_a_st
     assert (unchanged.version, unchanged.state, unchanged.seats) == (after_third.version, after_third.state,
                                                                      after_third.seats)
     assert GameLog.objects.filter(game=after_third).count() == log_rows
+
+
+@pytest.mark.parametrize(("humans", "computers"), [(2, 0), (1, 3)])
+def test_the_kept_game_is_the_row_as_the_move_wrote_it(settings, humans, computers):
+    settings.GAME_SEED = 5
+    room_id = begun(humans, computers)
+    for _ in range(6):
+        move(room_id)
+        if Game.objects.get(room_id=room_id).status != "playing":
+            assert room_id not in store._kept  # a finished game is not kept
+            break
+        kept, read = store.game_take_kept(room_id), game_read(room_id)
+        assert [getattr(kept, name) for name in store._COLUMNS] == [getattr(read, name) for name in store._COLUMNS]
+        assert kept.pk == read.pk and kept.room_id == room_id
 
 
 def test_any_other_save_drops_the_kept_game(settings):
@@ -135,7 +155,7 @@ def test_any_other_save_drops_the_kept_game(settings):
     assert game_save(game, Change(events=[{"event": "chat", "seat": 0, "name": "Ann", "text": "hi"}]), ())
     assert room_id not in store._kept
     move(room_id)  # read again, and kept again
-    assert store._kept[room_id].version == Game.objects.get(room_id=room_id).version
+    assert kept_version(room_id) == Game.objects.get(room_id=room_id).version
 
 
 def test_a_save_that_lost_the_race_changes_nothing(settings):
