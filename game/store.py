@@ -93,9 +93,10 @@ def game_read(room_id: int) -> Game | None:
 # The game row as this process's last move wrote it, by room (at most GAME_KEPT_ROOMS, the
 # oldest dropped first): the room's next move starts from it instead of reading the row — on
 # PostgreSQL a move is then one round trip, its write. The JSON columns are kept as the bytes
-# written, not as the objects: between two moves at people's pace (seconds) objects outlive
-# young garbage collections, and every older collection then walks them (measured:
-# bench/README.md), while bytes are not tracked at all; decoding them is what a read does too.
+# written, not as the objects: between two moves at people's pace (seconds) objects would
+# outlive young garbage collections and every older collection would walk them, while bytes
+# are not tracked at all; decoding them is what a read does too. (The capacity bench could
+# not tell the two apart: bench/README.md.)
 # Taking an entry removes it; only a move's save puts one back. It may be behind the row
 # (another process moved the game, or another service here did: every save drops the room's
 # entry), and that is safe: a change made from it loses the compare-and-set and is made again
