@@ -198,3 +198,32 @@ async def test_game_begins_once_when_the_last_two_connect_to_two_processes(datab
     finally:
         first.stop()
         second.stop()
+
+
+async def test_a_game_whose_seats_two_processes_serve_plays_to_its_end(database_url, redis_url, tmp_path):
+    """Each process keeps the row its last move wrote, so each move answered in one process
+    starts from a copy the other process's moves have left behind: the copy's refusals are
+    checked again on a read and its writes lose the compare-and-set, so every answer is taken
+    once, nobody is refused, and the game ends whole (R16)."""
+    # The clients answer at once: the rate limit would refuse some of their frames.
+    env = server_env(database_url, redis_url, GAME_SEED=SEED, MAX_TURNS=MAX_TURNS, ROOMMATE_INTERVAL=60,
+                     RATE_LIMIT=1000)
+    first = Daphne(env, log_path=tmp_path / "first.log").start()
+    second = Daphne(env, log_path=tmp_path / "second.log").start()
+    try:
+        room_id, tokens = await room_with_seats(first.ws_url, 3, name="Two processes")
+        clients = []
+        for server, token in zip((first, second, first), tokens):
+            client = await WebsocketClient(server.ws_url, room_id, token).connect()
+            await client.hello()
+            clients.append(client)
+        try:
+            results = await asyncio.gather(*(client.play_until_over() for client in clients))
+        finally:
+            await close_all(clients)
+        assert results[0] == results[1] == results[2]
+        row = check_finished(database_url, room_id, clients, results[0])
+        assert row["events"] > 20  # a real game, with moves answered in both processes
+    finally:
+        first.stop()
+        second.stop()
