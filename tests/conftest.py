@@ -24,6 +24,7 @@ def pytest_configure(config):
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+
 @pytest.fixture(autouse=True)
 def forget_kept_games():
     """Start every test without the games an earlier one's moves kept in this process.
