@@ -16,6 +16,7 @@ refusal changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import secrets
 import time
@@ -403,10 +404,9 @@ def game_answer(*, room_id: int, seat: int, payload: dict) -> None:
     """
     kept = game_take_kept(room_id)
     if kept is not None:
-        try:
+        # The copy may be behind the row: what it refuses falls through to the read below.
+        with contextlib.suppress(ProtocolError):
             return _answer(kept, seat, payload)
-        except ProtocolError:
-            pass
     return _answer(game_read(room_id), seat, payload)
 
 

@@ -291,9 +291,7 @@ def _prepared(model_field, value):
     """
     if not isinstance(model_field, JSONField) or value is None:
         return model_field.get_db_prep_save(value, connection)
-    if connection.vendor == "postgresql":
-        return Jsonb(value, dumps=_json_bytes)
-    return _json_bytes(value).decode()
+    return _json_param(_json_bytes(value))
 
 
 def _json_param(data: bytes):

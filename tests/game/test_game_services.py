@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from django.db import close_old_connections, connection
 
-from game.models import ChatLine, Game, GameLog
 from game import store
+from game.models import ChatLine, Game, GameLog
 from game.services import game_answer, game_begin_if_ready
 from game.store import Change, game_read, game_save
 from lobby_site.wire import ErrorCode, ProtocolError
@@ -84,15 +84,13 @@ def test_a_move_is_two_round_trips_with_and_without_computers_and_one_from_the_k
     assert moves >= 3
 
 
-def move(room_id: int, seat: int | None = None, reply_to: int | None = None, data=None):
+def move(room_id: int, seat: int | None = None):
     """Answer the pending prompt of `seat` (default: the seat the row is waiting for) as the row has it."""
     game = Game.objects.get(room_id=room_id)
     if seat is None:
         seat = next(s for s, record in enumerate(game.seats) if record["prompt"])
     prompt = game.seats[seat]["prompt"]
-    if data is None:
-        data = answer_for(prompt["payload"], game.state["hands"][seat])
-    payload = {"reply_to": prompt["msg_id"] if reply_to is None else reply_to, "data": data}
+    payload = {"reply_to": prompt["msg_id"], "data": answer_for(prompt["payload"], game.state["hands"][seat])}
     game_answer(room_id=room_id, seat=seat, payload=payload)
     return seat, payload
 
