@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 from django.conf import settings
@@ -179,9 +180,8 @@ def game_save(game: Game, change: Change, fields: tuple[str, ...], *, keep: bool
     # holds only its chat event, so the log row's numbering stays contiguous).
     chat = _chat_lines(game, change.events, now)
     logged = [event for event in change.events if event.get("event") != "chat"]
-    log = (GameLog(game_id=game.pk, version=new["version"], seq=game.event_count, events=logged, created=now)
-           if logged else None)
-    deadlines = [Deadline(**d) for d in change.deadlines]
+    log = _log_row(game.pk, new["version"], game.event_count, logged, now) if logged else None
+    deadlines = [_new_row(Deadline(**d)) for d in change.deadlines]
     if connection.vendor == "postgresql":
         saved = _save_in_one_statement(game, read_version, values, encoded, log, deadlines, change.room_status, now,
                                        chat)
@@ -216,36 +216,28 @@ def _save_the_rest(game, log, deadlines, room_status, now, chat) -> None:
         with connection.cursor() as cursor:
             cursor.execute(_chat_trim_sql(settings.CHAT_KEPT - len(chat)), [game.pk, game.pk])
         ChatLine.objects.bulk_create(chat[-settings.CHAT_KEPT:] if settings.CHAT_KEPT > 0 else [])
-    if log is not None:  # with SQL built once, as the UPDATE: Model.save cost more than the INSERT
-        columns, values = _insert_values(log)
-        with connection.cursor() as cursor:
-            cursor.execute(_insert_sql(GameLog, tuple(columns)), values)
-    if deadlines:
-        Deadline.objects.bulk_create(deadlines)
+    for model, columns, values in ([log] if log is not None else []) + deadlines:
+        with connection.cursor() as cursor:  # SQL built once, as the UPDATE's: Model.save cost more than the INSERT
+            cursor.execute(_insert_sql(model, columns), values)
     if room_status is not None:
         Room.objects.filter(pk=game.room_id).update(status=room_status, updated=now)
 
 
 def _save_in_one_statement(game, read_version, values, encoded, log, deadlines, room_status, now, chat=()) -> bool:
     quote = connection.ops.quote_name
-    sets, params = [], []
-    for name, value in values.items():
-        model_field = Game._meta.get_field(name)
-        sets.append(f"{quote(model_field.column)} = %s")
-        params.append(_json_param(encoded[name]) if name in encoded else _prepared(model_field, value))
-    where = f"WHERE {quote('id')} = %s AND {quote('version')} = %s"
+    params = [_json_param(encoded[name]) if name in encoded else _prepared(Game._meta.get_field(name), value)
+              for name, value in values.items()]
     params += [game.pk, read_version]
+    update = _update_sql(connection.vendor, tuple(values))
     if connection.vendor != "postgresql":  # the UPDATE alone; its row count says whether it was saved
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {quote(Game._meta.db_table)} SET {', '.join(sets)} {where}", params)
+            cursor.execute(update, params)
             return cursor.rowcount == 1
-    sql = [f"WITH moved AS (UPDATE {quote(Game._meta.db_table)} SET {', '.join(sets)} {where} "
-           f"RETURNING {quote('id')})"]
-    kept = chat[-settings.CHAT_KEPT:] if chat and settings.CHAT_KEPT > 0 else []
+    sql = [f"WITH moved AS ({update} RETURNING {quote('id')})"]
+    kept = [_new_row(line) for line in chat[-settings.CHAT_KEPT:]] if chat and settings.CHAT_KEPT > 0 else []
     inserts = ([log] if log is not None else []) + deadlines + kept
-    for k, row in enumerate(inserts):
-        columns, row_params = _insert_values(row)
-        sql.append(f", ins{k} AS (INSERT INTO {quote(row._meta.db_table)} ({', '.join(columns)}) "
+    for k, (model, columns, row_params) in enumerate(inserts):
+        sql.append(f", ins{k} AS (INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
                    f"SELECT {', '.join(['%s'] * len(columns))} FROM moved)")
         params += row_params
     if chat:
@@ -255,11 +247,19 @@ def _save_in_one_statement(game, read_version, values, encoded, log, deadlines, 
     if room_status is not None:
         sql.append(f", room_changed AS (UPDATE {quote(Room._meta.db_table)} SET {quote('status')} = %s, "
                    f"{quote('updated')} = %s WHERE {quote('id')} = %s AND EXISTS (SELECT 1 FROM moved))")
-        params += [room_status, Room._meta.get_field("updated").get_db_prep_save(now, connection), game.room_id]
+        params += [room_status, _prepared(Room._meta.get_field("updated"), now), game.room_id]
     sql.append(" SELECT count(*) FROM moved")
     with connection.cursor() as cursor:
         cursor.execute("".join(sql), params)
         return cursor.fetchone()[0] == 1
+
+
+@functools.cache
+def _update_sql(vendor: str, names: tuple[str, ...]) -> str:
+    """Build once the compare-and-set UPDATE of the game row's `names` (params: their values, id, version)."""
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(Game._meta.get_field(name).column)} = %s" for name in names)
+    return f"UPDATE {quote(Game._meta.db_table)} SET {sets} WHERE {quote('id')} = %s AND {quote('version')} = %s"
 
 
 @functools.cache
@@ -268,8 +268,24 @@ def _insert_sql(model: type[Model], columns: tuple[str, ...]) -> str:
             f"VALUES ({', '.join(['%s'] * len(columns))})")
 
 
-def _insert_values(row: Model) -> tuple[list[str], list]:
-    """Return the columns and prepared values of a new row (every concrete field but the id)."""
+# A row a change inserts: its model, its quoted columns and their parameters.
+NewRow = tuple[type[Model], tuple[str, ...], list]
+
+
+def _log_row(game_id: int, version: int, seq: int, events: list[dict], now) -> NewRow:
+    """Return the change's log row, built without a model instance (one on every move cost more than its INSERT)."""
+    return GameLog, _log_columns(connection.vendor), [game_id, version, seq, _json_param(_json_bytes(events)),
+                                                      _datetime_param(connection.vendor, now)]
+
+
+@functools.cache
+def _log_columns(vendor: str) -> tuple[str, ...]:
+    return tuple(connection.ops.quote_name(GameLog._meta.get_field(name).column)
+                 for name in ("game", "version", "seq", "events", "created"))
+
+
+def _new_row(row: Model) -> NewRow:
+    """Return the columns and prepared values of a new model instance (every concrete field but the id)."""
     columns, values = [], []
     for model_field in row._meta.concrete_fields:
         if model_field.primary_key:
@@ -279,7 +295,7 @@ def _insert_values(row: Model) -> tuple[list[str], list]:
             value = model_field.get_default()
         columns.append(connection.ops.quote_name(model_field.column))
         values.append(_prepared(model_field, value))
-    return columns, values
+    return type(row), tuple(columns), values
 
 
 def _prepared(model_field, value):
@@ -288,10 +304,25 @@ def _prepared(model_field, value):
     JSON columns are encoded with orjson instead of the json module: the row's state and
     seats, and the log row's events, are encoded on every move, and that was a tenth of the
     process's time (bench/README.md). Reads decode with orjson too (`_game_from_row`).
+    Plain numbers and strings go as they are, and a moment is converted once (the same `now`
+    stamps the game row, its log row and the room): the field methods cost more than the rest
+    of building a move's parameters.
     """
-    if not isinstance(model_field, JSONField) or value is None:
-        return model_field.get_db_prep_save(value, connection)
-    return _json_param(_json_bytes(value))
+    if value is None:
+        return None
+    if isinstance(model_field, JSONField):
+        return _json_param(_json_bytes(value))
+    if type(value) in (int, str):
+        return value
+    if isinstance(value, datetime):
+        return _datetime_param(connection.vendor, value)
+    return model_field.get_db_prep_save(value, connection)
+
+
+@functools.lru_cache(maxsize=8)
+def _datetime_param(vendor: str, moment: datetime):
+    """Return a DateTimeField's parameter for `moment` on this database kind (as `get_db_prep_save` would)."""
+    return Game._meta.get_field("updated").get_db_prep_save(moment, connection)
 
 
 def _json_param(data: bytes):

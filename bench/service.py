@@ -1,0 +1,100 @@
+"""The CPU time of one move's service call, `game.services.game_answer`, without sockets.
+
+Not a test. `moves.py` measures a move end to end, where the service shares one core with
+the event loop, the load generator and the machine's swings; this measures the service alone,
+so a change to it can be compared in a minute: rooms of 4 seats on a fresh SQLite file (or
+`--database-url`), every move answered through `database_sync_to_async` from a running event
+loop as the game consumer does (the sends after commit go to the in-memory layer's room group,
+which nobody has joined). Prints the ORM thread's CPU time per call (`time.thread_time`, the
+service and its commit) and the wall time per call seen from the loop (the hop included).
+
+    .venv/bin/python bench/service.py [--rooms 25] [--moves 4000] [--database-url URL]
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rooms", type=int, default=25)
+    parser.add_argument("--moves", type=int, default=4000)
+    parser.add_argument("--warmup", type=int, default=200, help="moves left out of the figures")
+    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{tmp}/service.sqlite3"
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lobby_site.settings")
+        os.environ.setdefault("DEBUG", "false")
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        cpu, wall = asyncio.run(play(args.rooms, args.moves))
+    cpu, wall = cpu[args.warmup:], wall[args.warmup:]
+    print(f"game_answer, {len(cpu)} moves in rooms of 4 ({os.environ['DATABASE_URL'].split(':')[0]}): "
+          f"ORM thread CPU mean {statistics.mean(cpu):.0f} µs, median {statistics.median(cpu):.0f} µs; "
+          f"wall from the loop mean {statistics.mean(wall):.0f} µs")
+
+
+async def play(rooms: int, moves: int) -> tuple[list[float], list[float]]:
+    from channels.db import database_sync_to_async
+
+    from game.models import Game
+    from game.services import game_answer, game_begin_if_ready
+    from rooms.models import Player
+    from rooms.services import connection_open, room_create, room_join
+    from tests.game.helpers import answer_for
+
+    def new_room(k: int) -> int:
+        room, _ = room_create(room_name=f"service {k}", num_of_players=4, user_name="bot0")
+        for seat in range(1, 4):
+            room_join(room_id=room["room_id"], user_name=f"bot{seat}")
+        for player in Player.objects.filter(room_id=room["room_id"]):
+            connection_open(channel_name=f"bench-{player.pk}", player_id=player.pk)
+        game_begin_if_ready(room_id=room["room_id"])
+        return room["room_id"]
+
+    def next_answer(room_id: int) -> dict | None:
+        """The pending prompt's seat and a legal answer, read from the row (outside the timing)."""
+        game = Game.objects.get(room_id=room_id)
+        if game.status != Game.Status.PLAYING:
+            return None
+        seat = next(s for s, record in enumerate(game.seats) if record["prompt"])
+        prompt = game.seats[seat]["prompt"]
+        return {"room_id": room_id, "seat": seat,
+                "payload": {"reply_to": prompt["msg_id"],
+                            "data": answer_for(prompt["payload"], game.state["hands"][seat])}}
+
+    def timed_answer(call: dict) -> float:
+        started = time.thread_time()
+        game_answer(**call)
+        return time.thread_time() - started
+
+    playing = [await database_sync_to_async(new_room)(k) for k in range(rooms)]
+    cpu, wall, made = [], [], rooms
+    while len(cpu) < moves:
+        for index, room_id in enumerate(playing):
+            call = await database_sync_to_async(next_answer)(room_id)
+            if call is None:
+                playing[index] = await database_sync_to_async(new_room)(made)
+                made += 1
+                continue
+            started = time.perf_counter()
+            cpu.append(1e6 * await database_sync_to_async(timed_answer)(call))
+            wall.append(1e6 * (time.perf_counter() - started))
+    return cpu, wall
+
+
+if __name__ == "__main__":
+    main()
