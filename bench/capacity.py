@@ -165,15 +165,16 @@ def private_redis(tmp: Path):
 
 def nginx_config(sample: str, tmp: Path, listen: int, upstreams: list[int]) -> str:
     """docs/nginx.conf with the "# bench:" lines pointed at this run's ports and folder."""
-    lines = []
+    lines, in_upstream = [], False
     for line in sample.splitlines():
         marker = re.search(r"#\s*bench:\s*(\w+)", line)
         kind = marker and marker.group(1)
-        if kind == "upstream":
-            if upstreams:
+        if kind == "upstream":  # each upstream block's server lines become this run's, once per block
+            if not in_upstream:
                 lines += [f"        server 127.0.0.1:{port};" for port in upstreams]
-                upstreams = []
+            in_upstream = True
             continue
+        in_upstream = False
         replacement = {"pid": f"pid {tmp}/nginx.pid;", "error_log": f"error_log {tmp}/error.log warn;",
                        "listen": f"        listen 127.0.0.1:{listen};"}.get(kind)
         if kind == "temp":

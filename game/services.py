@@ -34,6 +34,7 @@ from game.engine import GameState, IllegalAction, apply, choose, computer_rng, n
 from game.models import Game, GameLog, SavedGameState
 from game.seats import answers_for, level_of, prompt_retire, seat_record, shown_players
 from game.store import Change, chat_recent, game_read, game_read_locked, game_save, game_take_kept
+from lobby_site import metrics
 from lobby_site.names import name_key
 from lobby_site.wire import (
     COMPUTER_LEVELS,
@@ -84,6 +85,7 @@ def _retried(service):
             try:
                 return service(**kwargs)
             except _Conflict:
+                metrics.SAVE_CONFLICTS.inc()
                 continue
         return service(**kwargs)
 

@@ -28,6 +28,9 @@ MOVES = Counter("discard_moves", "Moves (GAME_MESSAGE answers) accepted by this 
 MOVE_SECONDS = Histogram(
     "discard_move_seconds", "Time from a move's frame to its saved change (read, engine, write), in seconds.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+SAVE_CONFLICTS = Counter(
+    "discard_save_conflicts",
+    "Game changes made again from a read: their save lost the compare-and-set (the game had moved on).")
 ERRORS = Counter("discard_errors", "ERROR frames sent, by code.", ["code"])
 DEADLINES_FIRED = Counter("discard_deadlines_fired", "Deadlines this process claimed and fired, by kind.", ["kind"])
 LAYER_SEND_FAILURES = Counter("discard_channel_layer_send_failures",

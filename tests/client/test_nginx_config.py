@@ -20,7 +20,8 @@ def test_the_bench_config_is_the_sample_with_this_runs_ports_and_folder(tmp_path
     sample = (ROOT / "docs" / "nginx.conf").read_text()
     conf = capacity.nginx_config(sample, tmp_path, 41234, [41001, 41002, 41003])
 
-    assert re.findall(r"server 127\.0\.0\.1:(\d+);", conf) == ["41001", "41002", "41003"]
+    # Both upstreams (any socket by least connections; a room's sockets by the room's id) list this run's ports.
+    assert re.findall(r"server 127\.0\.0\.1:(\d+);", conf) == ["41001", "41002", "41003"] * 2
     assert re.findall(r"^\s*listen ([^;]+);", conf, re.M) == ["127.0.0.1:41234"]
     assert f"pid {tmp_path}/nginx.pid;" in conf and f"error_log {tmp_path}/error.log warn;" in conf
     for directive in ("client_body_temp_path", "proxy_temp_path"):
@@ -29,7 +30,8 @@ def test_the_bench_config_is_the_sample_with_this_runs_ports_and_folder(tmp_path
     # What the deployment needs survives the swap.
     for needed in ("worker_connections 16384;", "worker_rlimit_nofile", "proxy_set_header Upgrade $http_upgrade;",
                    "proxy_set_header Connection $connection_upgrade;",
-                   "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;", "least_conn;"):
+                   "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;", "least_conn;",
+                   "hash $room_id consistent;"):
         assert needed in conf, needed
 
 

@@ -13,6 +13,7 @@ from game import store
 from game.models import ChatLine, Game, GameLog
 from game.services import game_answer, game_begin_if_ready
 from game.store import Change, game_read, game_save
+from lobby_site import metrics
 from lobby_site.wire import ErrorCode, ProtocolError
 from rooms.models import Player
 from rooms.services import connection_open, room_create
@@ -154,6 +155,28 @@ def test_any_other_save_drops_the_kept_game(settings):
     assert room_id not in store._kept
     move(room_id)  # read again, and kept again
     assert kept_version(room_id) == Game.objects.get(room_id=room_id).version
+
+
+def test_a_move_from_a_kept_game_another_process_moved_on_is_made_again_from_a_read_and_counted(settings):
+    """Another process saved the game after this one kept it (here a chat line, put back as if
+    saved elsewhere): the answer the copy takes loses the compare-and-set, is made again from a
+    read, and `discard_save_conflicts_total` counts it — the figure that shows how often the
+    processes serving one room get in each other's way (docs/operations.md, nginx)."""
+    settings.GAME_SEED = 3
+    room_id = begun(2, 0)
+    move(room_id)
+    behind = store._kept[room_id]
+    assert game_save(game_read(room_id), Change(events=[{"event": "chat", "seat": 0, "name": "Ann", "text": "hi"}]),
+                     ())
+    store._kept[room_id] = behind
+    conflicts = metrics.SAVE_CONFLICTS._value.get()
+    before = Game.objects.get(room_id=room_id)
+    move(room_id)
+    after = Game.objects.get(room_id=room_id)
+    assert metrics.SAVE_CONFLICTS._value.get() == conflicts + 1
+    assert after.version == before.version + 1
+    assert after.event_count > before.event_count  # the move's events follow the chat line, none lost
+    assert kept_version(room_id) == after.version
 
 
 def test_a_save_that_lost_the_race_changes_nothing(settings):
