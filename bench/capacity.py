@@ -12,11 +12,13 @@ Configurations:
 
     .venv/bin/python bench/capacity.py --players 40,200 --duration 20 [--config default|nginx-pg-redis|both]
         [--think 3] [--warmup 5] [--spawn-rate 50] [--goal-ms 250] [--no-baseline] [--server-env KEY=VALUE ...]
-        [--spectators 0,200]
+        [--spectators 0,200] [--rematch]
 
 `--spectators` runs every player count once per spectator count, so watched and unwatched
 games are measured side by side. The spectators are a second loadtest process (`--players 0
 --spectators N`, which finds the games in the lobby's live list and spreads over at most 50).
+`--rematch`: the bots of a finished game play its rematch, and the spectators' sockets follow
+their table to it (`?follow=1`) instead of opening new ones on the next game.
 
 Writes bench/out/capacity-<time>.json and .md (git-ignored) and prints the table.
 """
@@ -252,7 +254,7 @@ def run_loadtest(servers: Servers, players: int, spectators: int, args, log: Pat
     players' measurements; the players' warmup waits for every spectator to be connected.
     """
     base = [sys.executable, "manage.py", "loadtest", "--url", servers.ws_url, "--think", str(args.think),
-            "--spawn-rate", str(args.spawn_rate), "--no-progress"]
+            "--spawn-rate", str(args.spawn_rate), "--no-progress", *(["--rematch"] if args.rematch else [])]
     ramp = spectators / args.spawn_rate
     command = [*base, "--players", str(players), "--duration", str(args.duration), "--warmup", str(args.warmup + ramp)]
     watching = [*base, "--players", "0", "--spectators", str(spectators), "--duration", str(args.duration + 2),
@@ -412,6 +414,8 @@ def main() -> None:
                         help="also run the bare relay at each step")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="an extra server setting (repeatable), e.g. ROOMS_PER_ADDRESS=100000")
+    parser.add_argument("--rematch", action="store_true",
+                        help="the bots of a finished game play its rematch, and spectators follow their table to it")
     parser.add_argument("--spectators", default="0",
                         help="comma-separated spectator counts: each player count is run once with each")
     args = parser.parse_args()

@@ -322,29 +322,35 @@ class WatchConsumer(Consumer):
                 watch_leave(self.room_id, self)
 
     async def connect(self):
-        self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
-        self.batch = b"batch=1" in self.scope.get("query_string", b"").split(b"&")
+        query = self.scope.get("query_string", b"").split(b"&")
+        self.batch = b"batch=1" in query
+        self.follow = b"follow=1" in query  # watch the table's rematch when the players make one
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.counted = False
-        self.last = 0  # the last spectator msg_id this connection has (snapshots included)
-        self.early: dict[int, list[str]] = {}  # changes that came before those they follow: first msg_id → texts
         self.resync: asyncio.Task | None = None
         self.roommates: asyncio.Task | None = None
-        self.backlog: list[dict] | None = []  # changes relayed before the snapshot was sent; None once sent
         await self.accept()
+        await self._watch(self.scope["url_route"]["kwargs"]["room_id"])
+
+    async def _watch(self, room_id: int) -> None:
+        """Watch `room_id` from now on: its snapshot (WATCHING, or ROOMMATES while it waits), then its changes."""
+        self.room_id: int = room_id
+        self.last = 0  # the last spectator msg_id this connection has (snapshots included)
+        self.early: dict[int, list[str]] = {}  # changes that came before those they follow: first msg_id → texts
+        self.backlog: list[dict] | None = []  # changes relayed before the snapshot was sent; None once sent
         # Join the process's relay of the room's watch group first, so nothing committed after
         # the snapshot below is missed. (Not the room's group: that one carries the seats'
         # frames, for seats only.)
-        await watch_join(self.room_id, self)
+        await watch_join(room_id, self)
         try:
             # Shared with the spectators of the room asking at once (the count they are shown
             # is the first one's): they come together when a game they watched ends.
-            opened = await read_shared(("open", self.room_id), functools.partial(
-                _watch_opened, room_id=self.room_id, uncounted=spectators_pending(self.room_id) + 1))
+            opened = await read_shared(("open", room_id), functools.partial(
+                _watch_opened, room_id=room_id, uncounted=spectators_pending(room_id) + 1))
         except services.WatchRefused as refused:
             await self.close(code=NO_ROOM_CLOSE if refused.missing else NOT_WATCHABLE_CLOSE)
             return
-        spectator_counted(self.room_id, +1)
+        spectator_counted(room_id, +1)
         self.counted = True
         self.last = max(self.last, opened["msg_id"])
         await self.send_texts(opened["texts"])
@@ -354,14 +360,19 @@ class WatchConsumer(Consumer):
         if opened["waiting"]:
             self.roommates = asyncio.create_task(self._push_roommates())
 
-    async def disconnect(self, code):
-        if self.counted:  # first, with a plain call: daphne may cancel a consumer slow to close
+    def _stop_watching(self) -> None:
+        """Leave the room watched: uncounted, its tasks stopped, its relay left. Plain calls only."""
+        if self.counted:  # first: daphne may cancel a consumer slow to close
             self.counted = False
             spectator_counted(self.room_id, -1)
         for task in (self.roommates, self.resync):
             if task is not None:
                 task.cancel()
+        self.roommates = self.resync = None
         watch_leave(self.room_id, self)
+
+    async def disconnect(self, code):
+        self._stop_watching()
 
     send_texts = GameConsumer.send_texts
     room_closed = GameConsumer.room_closed  # an operator closed the room: ROOM_CLOSED, then 4410
@@ -458,9 +469,22 @@ class WatchConsumer(Consumer):
         if self.early and self.resync is None:
             self.resync = asyncio.create_task(self._resync_later())
 
-    async def roommates_changed(self, event):
-        """Send ROOMMATES while the room still waits (`roommates.changed`); one read for the room's spectators."""
-        data = await read_shared(("roommates", self.room_id),
-                                 functools.partial(services.roommates_data, room_id=self.room_id))
-        if data is not None:
-            await self.send_frame(services.messages.roommates_frame(data))
+    async def watch_moved(self, event):
+        """The players made a rematch (`watch.moved`): a socket that asked to follow now watches it.
+
+        WATCH_MOVED, then the new room's snapshot and changes, numbered by its own stream. The
+        socket stays open, so a table's spectators cost no new handshake at each game.
+        """
+        if not self.follow or event["room_id"] == self.room_id:
+            return
+        self._stop_watching()
+        await self.send_frame(services.messages.watch_moved_frame(event["room_id"], event["from"]))
+        await self._watch(event["room_id"])
+
+    async def roommates_text(self, text: str) -> None:
+        """Send the waiting room's ROOMMATES, read and encoded once by the relay for the room's spectators.
+
+        Not before the first snapshot: it is read after the change, so it holds it already.
+        """
+        if self.backlog is None:
+            await self.send_texts([text])

@@ -339,6 +339,12 @@ def rematch_offer_frame(offer: dict, reply_to: int | None = None) -> dict:
                  reply_to=reply_to)
 
 
+def watch_moved_frame(room_id: int, asker: str) -> dict:
+    """Return WATCH_MOVED: a following watch socket now watches `asker`'s rematch, room `room_id`."""
+    return frame(ServerCmd.WATCH_MOVED, f"{asker} made a rematch: you watch it now.",
+                 data={"room_id": room_id, "from": asker})
+
+
 def rematch_joined_frame(room: dict, player: dict, reply_to: int | None = None) -> dict:
     """Return the JOIN_ROOM_REP answering REMATCH or JOIN_REMATCH: the seat in the rematch, with its token."""
     return frame(ServerCmd.JOIN_ROOM_REP, f"You sit in seat {player['seat']} of \"{room['name']}\".",

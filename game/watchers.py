@@ -10,18 +10,20 @@ move of every game of the process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from lobby_site.batches import LoopBatch
 from lobby_site.consumers import game_service
+from lobby_site.wire import encode
 from rooms.notify import watch_group
 
 T = TypeVar("T")
@@ -153,7 +155,8 @@ class WatchRelay:
     watched by 200 spectators cost 60 ms of the process's event loop, held up the players'
     moves behind it (+6 ms median, p99 ×6) and filled the Redis subscriptions. The relay
     receives a change once and calls each connection's `watch_frames`, which only frames and
-    writes the pre-encoded texts. Other messages (ROOMMATES pushes, a room closed) go to each
+    writes the pre-encoded texts; a waiting room's ROOMMATES the same way, read and encoded
+    once. Other messages (a room closed, the table moved to its rematch) go to each
     connection's own channel, to be handled in its own order as before.
 
     A change's copies are framed SPECTATOR_DELAY after it arrives: a WebSocket write under
@@ -187,6 +190,8 @@ class WatchRelay:
                     if message["type"] == "watch.frames":
                         await asyncio.sleep(SPECTATOR_DELAY)  # the players' frames of the change first
                         await self._forward(message)
+                    elif message["type"] == "roommates.changed":
+                        await self._forward_roommates()
                     else:
                         for watcher in list(self.watchers):
                             await layer.send(watcher.channel_name, message)
@@ -205,13 +210,36 @@ class WatchRelay:
             await layer.group_discard(group, channel)
 
     async def _forward(self, message: dict) -> None:
+        async def forward(watcher) -> None:
+            if watcher.relayed(message):
+                await watcher.watch_frames(message)
+
+        await self._each(forward)
+
+    async def _forward_roommates(self) -> None:
+        """ROOMMATES while the room waits (`roommates.changed`): read and encoded once for its spectators here.
+
+        When a table's followers move to its rematch together, each person joining the new room
+        is a change; one read and one text per change, not one dispatch, read and encoding per
+        spectator (200 spectators: a 150 ms stretch of the event loop as the game began).
+        """
+        from game import services
+
+        data = await read_shared(("roommates", self.room_id),
+                                 functools.partial(services.roommates_data, room_id=self.room_id))
+        if data is not None:
+            text = encode(services.messages.roommates_frame(data))
+            await self._each(lambda watcher: watcher.roommates_text(text))
+
+    async def _each(self, send: Callable[[Any], Awaitable[None]]) -> None:
+        """Await `send(watcher)` for each connection here, SPECTATOR_CHUNK per turn of the loop."""
         for index, watcher in enumerate(list(self.watchers)):
             if index and index % SPECTATOR_CHUNK == 0:
                 await asyncio.sleep(0)  # let the loop write this chunk and serve the players
-            if watcher not in self.watchers or not watcher.relayed(message):
+            if watcher not in self.watchers:
                 continue
             try:
-                await watcher.watch_frames(message)
+                await send(watcher)
             except Exception:
                 # One connection's failure (closing as we write) must not cost the others the
                 # change; a connection that failed gets no more.

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 import websockets
 
 from lobby_site.bot import choose_answer
-from lobby_site.client import LobbyClient, SeatClient, ServerError, is_stale_answer
+from lobby_site.client import LobbyClient, SeatClient, ServerError, is_stale_answer, rematch
 from lobby_site.wire import ClientCmd, ServerCmd
 
 SEATS = 4
 RECENT = 5.0  # seconds of history behind the progress bar's moves/s and p99
 RETRY_PAUSE = 1.0  # seconds before a bot whose lobby call failed tries again
+FOLLOW_WAIT = 30.0  # seconds a following spectator waits after a game's end for its rematch
 
 
 def raise_open_file_limit() -> int:
@@ -69,6 +70,7 @@ class Stats:
     spectator_frames: int = 0
     spectator_gaps: int = 0
     spectator_failures: int = 0
+    spectator_moves: int = 0  # WATCH_MOVED frames: a following socket taken to its table's rematch
     games_finished: int = 0
     retired: Counter = field(default_factory=Counter)  # gaps etc. of seat connections already closed
     seats: set = field(default_factory=set)  # the open SeatClients
@@ -175,6 +177,7 @@ class LoadConfig:
     batch: bool = True
     seed: int | None = None
     spectators: int = 0  # spectators spread over the bots' rooms (watch sockets, docs/protocol.md "Spectators")
+    rematch: bool = False  # a finished game's bots play its rematch; spectators follow their table (?follow=1)
 
 
 class Bot:
@@ -190,21 +193,38 @@ class Bot:
         self.stopped = False  # set when the run ends: no new seat after the current game
 
     async def run(self) -> None:
+        seat = None  # (room_id, token) of the next game: its rematch's, or one the matchmaker finds
         while not self.stopped:
-            try:
-                room_id, token = await self.matchmaker.take_seat(self.name)
-            except ServerError as error:
-                self.stats.errors[error.code] += 1
-                await asyncio.sleep(RETRY_PAUSE)
-                continue
-            except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed,
-                    ConnectionError):
-                self.stats.connect_failures += 1
-                await asyncio.sleep(RETRY_PAUSE)
-                continue
-            await self.play(room_id, token)
+            if seat is None:
+                try:
+                    seat = await self.matchmaker.take_seat(self.name)
+                except ServerError as error:
+                    self.stats.errors[error.code] += 1
+                    await asyncio.sleep(RETRY_PAUSE)
+                    continue
+                except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed,
+                        ConnectionError):
+                    self.stats.connect_failures += 1
+                    await asyncio.sleep(RETRY_PAUSE)
+                    continue
+            over = await self.play(*seat)
+            seat = await self.play_again(*seat) if over and self.config.rematch and not self.stopped else None
 
-    async def play(self, room_id: int, token: str) -> None:
+    async def play_again(self, room_id: int, token: str) -> tuple[int, str] | None:
+        """Take a seat in the finished game's rematch, after a moment at the table; None if refused."""
+        await asyncio.sleep(self.config.think * self.rng.uniform(0.8, 1.2))
+        try:
+            made = await rematch(self.config.base_url, room_id, token)
+        except ServerError as error:
+            self.stats.errors[error.code] += 1
+            return None
+        except (OSError, asyncio.TimeoutError, ConnectionError):
+            self.stats.connect_failures += 1
+            return None
+        return made["room"]["room_id"], made["player"]["token"]
+
+    async def play(self, room_id: int, token: str) -> bool:
+        """Play one game in `room_id`; return whether it ended (not stopped or lost)."""
         seat = SeatClient(self.config.base_url, room_id, token, batch=self.config.batch,
                           on_frame=self.stats.record_frame, on_answer=self.stats.record_answer)
         self.seat = seat
@@ -230,15 +250,19 @@ class Bot:
                 with contextlib.suppress(ValueError):
                     self.stats.live_rooms.remove(room_id)  # spectators watch games still running
             self.seat = None
+        return seat.state.over is not None
 
 
 async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
     """One spectator: watch a room the bots play in (spread by `index`) to its end, then another.
 
     Checks the spectator stream: every GAME_EVENT and GAME_OVER numbered one after the last.
-    After a game's end it moves on within RETRY_PAUSE (people do not all leave at one instant).
+    After a game's end it moves on within RETRY_PAUSE (people do not all leave at one instant)
+    — or, with `rematch`, stays on its socket, which follows the table to its rematch
+    (WATCH_MOVED), and moves on only if none comes within FOLLOW_WAIT.
     """
     rng = random.Random(index)
+    query = "?batch=1&follow=1" if config.rematch else "?batch=1"
     while True:
         if not stats.live_rooms:
             await asyncio.sleep(RETRY_PAUSE)
@@ -246,25 +270,33 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
         room_id = stats.live_rooms[-1 - index % min(len(stats.live_rooms), 50)]
         last = None
         try:
-            async with websockets.connect(f"{config.base_url}/ws/rooms/{room_id}/watch/?batch=1",
+            async with websockets.connect(f"{config.base_url}/ws/rooms/{room_id}/watch/{query}",
                                           open_timeout=10, max_size=None) as socket:
-                async for text in socket:
+                over = False
+                while True:
+                    try:
+                        text = await asyncio.wait_for(socket.recv(), FOLLOW_WAIT if over else None)
+                    except (asyncio.TimeoutError, websockets.ConnectionClosedOK):
+                        break  # no rematch came, or the server closed the room: watch another game
                     decoded = json.loads(text)
-                    over = False
                     for frame in decoded if isinstance(decoded, list) else [decoded]:
                         cmd, msg_id = frame["cmd"], frame["msg_id"]
-                        if cmd == "WATCHING":
+                        if cmd == "WATCH_MOVED":  # the table's rematch, numbered by its own stream
+                            room_id, last, over = frame["payload"]["data"]["room_id"], None, False
+                            stats.spectator_moves += 1
+                        elif cmd == "WATCHING":
                             last = msg_id
                         elif cmd in ("GAME_EVENT", "GAME_OVER") and last is not None:
                             stats.spectator_frames += 1
                             stats.spectator_gaps += msg_id != last + 1
                             last = msg_id
-                        over = over or cmd == "GAME_OVER" or (cmd == "WATCHING" and frame["payload"]["data"]["outcome"])
-                    if over:
-                        # A finished game is no longer watched: without this, its spectators
-                        # would reconnect to it (WATCHING with an outcome) in a loop.
-                        with contextlib.suppress(ValueError):
-                            stats.live_rooms.remove(room_id)
+                        if cmd == "GAME_OVER" or (cmd == "WATCHING" and frame["payload"]["data"]["outcome"]):
+                            over = True
+                            # A finished game is no longer watched: without this, its spectators
+                            # would reconnect to it (WATCHING with an outcome) in a loop.
+                            with contextlib.suppress(ValueError):
+                                stats.live_rooms.remove(room_id)
+                    if over and not config.rematch:
                         break
             await asyncio.sleep(rng.uniform(0, RETRY_PAUSE))
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
@@ -352,6 +384,7 @@ def summary(stats: Stats, config: LoadConfig, *, client_cpu_pct: float) -> dict:
         "spectator_frames": stats.spectator_frames,
         "spectator_gaps": stats.spectator_gaps,
         "spectator_failures": stats.spectator_failures,
+        "spectator_moves": stats.spectator_moves,
         "client_cpu_pct": client_cpu_pct,
         "window_start_unix": stats.window_unix and round(stats.window_unix[0], 3),
         "window_end_unix": stats.window_unix and stats.window_unix[1] and round(stats.window_unix[1], 3),

@@ -77,6 +77,7 @@ class ServerCmd(StrEnum):
     WATCH_STATUS = "WATCH_STATUS"
     LIVE_GAMES_REP = "LIVE_GAMES_REP"
     LIVE_GAMES_CHANGED = "LIVE_GAMES_CHANGED"
+    WATCH_MOVED = "WATCH_MOVED"  # a following watch socket now watches the rematch
     # rematch (docs/protocol.md "Rematch")
     REMATCH_OFFER = "REMATCH_OFFER"
 
@@ -554,10 +555,11 @@ def check_frame(message: dict) -> None:
             assert set(r) == {"seat", "name", "cards_left"}
     elif cmd == ServerCmd.ROOM_CLOSED:
         assert set(data) == {"reason"} and data["reason"] == "admin" and message["msg_id"] is None
-    elif cmd == ServerCmd.REMATCH_OFFER:
+    elif cmd in (ServerCmd.REMATCH_OFFER, ServerCmd.WATCH_MOVED):
         assert set(data) == {"room_id", "from"} and isinstance(data["room_id"], int), data
         assert isinstance(data["from"], str) and data["from"] and message["msg_id"] is None
-        assert payload["next_cmd"] == ClientCmd.JOIN_REMATCH
+        if cmd == ServerCmd.REMATCH_OFFER:
+            assert payload["next_cmd"] == ClientCmd.JOIN_REMATCH
     elif cmd in LEAVING_CHECKS:
         LEAVING_CHECKS[cmd](message)
     elif cmd in WATCH_CHECKS:

@@ -30,7 +30,14 @@ from lobby_site.names import name_key
 from lobby_site.wire import ROOM_NAME_MAX, ErrorCode, ProtocolError
 from rooms import signals
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft, ServerProcess
-from rooms.notify import LOBBY_GROUP, room_group, send_on_commit, send_to_channel_on_commit, send_to_room_on_commit
+from rooms.notify import (
+    LOBBY_GROUP,
+    room_group,
+    send_on_commit,
+    send_to_channel_on_commit,
+    send_to_room_on_commit,
+    watch_group,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -479,8 +486,9 @@ def room_rematch(*, room_id: int, seat: int, token: str) -> dict:
 
     The first request makes a room of the same size and name (with " – rematch"), seats the
     computers in their seats with their levels and the asker in its old seat, keeps the other
-    seats for the old game's people for DRAFT_TIMEOUT (REMATCH_OPEN deadline), and offers
-    it (`rematch.offer`) to every other person of the old game; it returns {"room", "player"}
+    seats for the old game's people for DRAFT_TIMEOUT (REMATCH_OPEN deadline), offers
+    it (`rematch.offer`) to every other person of the old game and moves the spectators that
+    follow the table to it (`watch.moved`); it returns {"room", "player"}
     (with the asker's token). When the rematch exists already it returns {"offer": {"room_id",
     "from"}} and changes nothing; a rematch everyone left before it began is replaced.
     Locks the old room's row, so of two people asking at once one makes the room.
@@ -507,6 +515,8 @@ def room_rematch(*, room_id: int, seat: int, token: str) -> dict:
         if others:  # to the old room's group: the connections of these seats offer it
             send_on_commit(room_group(room.pk), {"type": "rematch.offer", "room_id": new.pk, "from": asker.name,
                                                  "seats": others})
+        if room.watchable:  # the spectators that asked to follow the table watch the rematch from now on
+            send_on_commit(watch_group(room.pk), {"type": "watch.moved", "room_id": new.pk, "from": asker.name})
         return {"room": room_data(new), "player": player_data(player, new_token)}
 
 

@@ -1,4 +1,5 @@
-// The spectator's page: the watch socket (no token), the public view, then every public event.
+// The spectator's page: the watch socket (no token), the public view, then every public event;
+// when the players make a rematch, the socket follows the table to it (follow=1, WATCH_MOVED).
 import {eventText, renderTable, tableApply} from "./replay.js";
 
 const page = document.getElementById("watch-page");
@@ -6,7 +7,7 @@ const page = document.getElementById("watch-page");
 function watch() {
   const status = document.getElementById("watch-status");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/rooms/${page.dataset.roomId}/watch/?batch=1`);
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/rooms/${page.dataset.roomId}/watch/?batch=1&follow=1`);
   let view = null;
   let last = 0;
   const setStatus = (state, text) => { status.dataset.state = state; status.textContent = text; };
@@ -36,6 +37,14 @@ function watch() {
         if (data.event === "spectators") document.getElementById("spectators").textContent = `${data.count} watching`;
         view = tableApply(view, data);  // the table moves on locally: no request per event
         renderTable(view, document.getElementById("table"));
+        break;
+      case "WATCH_MOVED":  // the table's rematch: the same socket watches it, numbered afresh
+        page.dataset.roomId = data.room_id;
+        history.replaceState(null, "", `/rooms/${data.room_id}/watch/`);
+        view = null; last = 0;
+        for (const id of ["events", "table", "roommates"]) document.getElementById(id).replaceChildren();
+        document.getElementById("outcome").hidden = true;
+        setStatus("waiting", frame.payload.prompt);
         break;
       case "GAME_OVER": {
         last = frame.msg_id;

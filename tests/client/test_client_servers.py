@@ -149,6 +149,19 @@ def test_loadtest_spectators_watch_without_a_gap_beside_the_bots_or_in_a_process
     assert json.loads(out.strip().splitlines()[-1])["moves"] == 0  # it only watched
 
 
+def test_loadtest_rematch_keeps_the_bots_at_their_table_and_its_spectators_follow_it(server):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([sys.executable, "manage.py", "loadtest", "--url", server.ws_url, "--players", "4",
+                           "--spectators", "3", "--rematch", "--think", "0.02", "--duration", "12", "--no-progress"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["errors"] == summary["gaps"] == summary["connect_failures"] == 0, summary
+    assert summary["rooms"] == 1 and summary["games_finished"] >= 2, summary  # the rest were its rematches
+    assert summary["spectator_moves"] >= 3, summary  # each spectator followed the table at least once
+    assert summary["spectator_gaps"] == summary["spectator_failures"] == 0 and summary["spectator_frames"] > 0
+
+
 async def test_a_lobby_clients_pushes_come_in_order_and_end_with_its_connection(server):
     async with LobbyClient(server.ws_url) as lobby, LobbyClient(server.ws_url) as other:
         await lobby.get_rooms()  # the connection is open and listening

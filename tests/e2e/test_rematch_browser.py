@@ -8,7 +8,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_game_browser import ANSWER, WAIT_MS, keep_screens, lobby_request, no_screenshot, open_seat
+from tests.e2e.test_game_browser import (ANSWER, WAIT_MS, keep_screens, lobby_request, no_screenshot, open_seat,
+                                         watch_errors)
 from tests.servers import Daphne, server_env, sqlite_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -48,12 +49,18 @@ def play_to_the_end(pages, timeout: float = 240) -> None:
 
 def test_two_people_play_again(server, browser):
     room_id, ann_token, bob_token = two_people_and_a_computer(server)
+    # A spectator's page follows the table to its rematch (docs/protocol.md "Following a table").
+    spectator = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    spectator_errors = watch_errors(spectator)
+    spectator.goto(f"{server.http_url}/rooms/{room_id}/watch/")
+    expect(spectator.locator("#watch-status")).to_have_attribute("data-state", "waiting", timeout=WAIT_MS)
     ann, ann_errors = open_seat(browser, server, room_id, ann_token)
     bob, bob_errors = open_seat(browser, server, room_id, bob_token)
     for page in (ann, bob):
         expect(page.locator("#table")).to_be_visible(timeout=WAIT_MS)
 
     play_to_the_end([ann, bob])
+    expect(spectator.locator("#watch-status")).to_have_attribute("data-state", "over", timeout=WAIT_MS)
     expect(ann.locator("#play-again")).to_be_enabled()
     expect(bob.locator("#rematch-offer")).to_be_hidden()
 
@@ -71,6 +78,10 @@ def test_two_people_play_again(server, browser):
     bob.locator("#join-rematch").click()
     bob.wait_for_url(f"{server.http_url}/rooms/{new_room}/", timeout=WAIT_MS)
 
+    spectator.wait_for_url(f"{server.http_url}/rooms/{new_room}/watch/", timeout=WAIT_MS)
+    expect(spectator.locator("#watch-status")).to_have_attribute("data-state", "watching", timeout=WAIT_MS)
+    expect(spectator.locator("#table .watch-players li")).to_have_count(3)
+    expect(spectator.locator("#outcome")).to_be_hidden()
     for page in (ann, bob):
         expect(page.locator("#table")).to_be_visible(timeout=WAIT_MS)
         expect(page.locator("#players .player")).to_have_count(3)
@@ -79,7 +90,7 @@ def test_two_people_play_again(server, browser):
     # The new seats are kept in the browser like seats joined in the lobby.
     kept = bob.evaluate(f"Object.keys(localStorage).filter((k) => k.startsWith('discard:seat:{new_room}:'))")
     assert kept == [f"discard:seat:{new_room}:2"]
-    assert ann_errors == [] and bob_errors == []
+    assert ann_errors == [] and bob_errors == [] and spectator_errors == []
 
 
 def test_the_same_seat_on_another_device_closes_the_older_page(server, browser):

@@ -37,6 +37,9 @@ class WatchState:
                            "CONNECTED"), f"a spectator got {cmd}"
         if cmd in ("ROOMMATES", "ERROR"):
             assert msg_id is None
+        elif cmd == "WATCH_MOVED":  # a following socket now watches the rematch: its own numbering
+            assert msg_id is None and self.over is not None, "moved before the game watched was over"
+            self.last, self.over = 0, None
         elif cmd == "WATCHING":
             assert msg_id >= self.last, (msg_id, self.last)
             self.last = msg_id

@@ -45,10 +45,13 @@ class Command(BaseCommand):
         parser.add_argument("--spectators", type=int, default=0,
                             help="spectators watching the bots' games (spread over the newest 50 rooms); with "
                                  "--players 0, the games of the lobby's live list (another process's bots)")
+        parser.add_argument("--rematch", action="store_true",
+                            help="the bots of a finished game play its rematch (REMATCH / JOIN_REMATCH) instead of "
+                                 "finding new seats, and spectators follow their table to it (?follow=1)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, url, players, think, duration, warmup, spawn_rate, batch, seed, no_progress,
-               spectators=0, **options):
+               spectators=0, rematch=False, **options):
         if players < 0 or (players == 0 and spectators < 1) or duration <= 0 or spawn_rate <= 0 or think < 0 \
                 or warmup < 0:
             raise CommandError("--players (or, with --players 0, --spectators), --duration and --spawn-rate must be "
@@ -64,7 +67,8 @@ class Command(BaseCommand):
         # the server's move latency. Young objects die young here; full collections stay rare.
         gc.freeze()
         gc.set_threshold(50_000, 20, 1_000)
-        config = LoadConfig(base_url=url, players=seated, think=think, batch=batch, seed=seed, spectators=spectators)
+        config = LoadConfig(base_url=url, players=seated, think=think, batch=batch, seed=seed, spectators=spectators,
+                            rematch=rematch)
         stats = Stats(players=seated)
         started, cpu_started = time.time(), time.process_time()
         total = seated / spawn_rate + warmup + duration
