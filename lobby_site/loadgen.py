@@ -277,7 +277,7 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
                     try:
                         text = await asyncio.wait_for(socket.recv(), FOLLOW_WAIT if over else None)
                     except (asyncio.TimeoutError, websockets.ConnectionClosedOK):
-                        break  # no rematch came, or the server closed the room: watch another game
+                        break  # no rematch came, or the socket closed normally: watch another game
                     decoded = json.loads(text)
                     for frame in decoded if isinstance(decoded, list) else [decoded]:
                         cmd, msg_id = frame["cmd"], frame["msg_id"]
