@@ -18,7 +18,14 @@ from django.conf import settings
 
 from game import services
 from lobby_site import metrics
-from game.watchers import read_shared, spectator_counted, spectators_pending, watch_join, watch_leave
+from game.watchers import (
+    read_shared,
+    roommates_shared,
+    spectator_counted,
+    spectators_pending,
+    watch_join,
+    watch_leave,
+)
 from lobby_site.wire import (
     GAME_CMDS,
     ClientCmd,
@@ -157,8 +164,7 @@ class GameConsumer(Consumer):
         while True:
             await asyncio.sleep(settings.ROOMMATE_INTERVAL)
             try:
-                data = await read_shared(("roommates", self.room_id),
-                                         functools.partial(services.roommates_data, room_id=self.room_id))
+                data = await roommates_shared(self.room_id)
             except Exception:
                 logger.exception("roommate push failed")
                 continue

@@ -120,6 +120,14 @@ async def read_shared(key: tuple, read: Callable[[], T]) -> T:
     return await asyncio.shield(shared.result)  # one caller going away must not cancel the others' read
 
 
+async def roommates_shared(room_id: int) -> dict | None:
+    """The waiting room's ROOMMATES data (None once its game began), one read for the room's
+    connections here asking at once: the relay's pushes and every seat's periodic push."""
+    from game import services
+
+    return await read_shared(("roommates", room_id), functools.partial(services.roommates_data, room_id=room_id))
+
+
 async def _read_for_all(reads: dict, key: tuple, shared: _SharedRead, read: Callable[[], T]) -> None:
     def started_then_read() -> T:
         shared.start()  # from here on, a caller needs a read of its own
@@ -223,12 +231,11 @@ class WatchRelay:
         is a change; one read and one text per change, not one dispatch, read and encoding per
         spectator (200 spectators: a 150 ms stretch of the event loop as the game began).
         """
-        from game import services
+        from game import messages
 
-        data = await read_shared(("roommates", self.room_id),
-                                 functools.partial(services.roommates_data, room_id=self.room_id))
+        data = await roommates_shared(self.room_id)
         if data is not None:
-            text = encode(services.messages.roommates_frame(data))
+            text = encode(messages.roommates_frame(data))
             await self._each(lambda watcher: watcher.roommates_text(text))
 
     async def _each(self, send: Callable[[Any], Awaitable[None]]) -> None:
