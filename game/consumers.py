@@ -20,6 +20,7 @@ from game import services
 from lobby_site import metrics
 from game.watchers import (
     read_shared,
+    spectator_turn,
     roommates_shared,
     spectator_counted,
     spectators_pending,
@@ -338,8 +339,9 @@ class WatchConsumer(Consumer):
         await self.accept()
         await self._watch(self.scope["url_route"]["kwargs"]["room_id"])
 
-    async def _watch(self, room_id: int) -> None:
-        """Watch `room_id` from now on: its snapshot (WATCHING, or ROOMMATES while it waits), then its changes."""
+    async def _watch(self, room_id: int, before: tuple[str, ...] = ()) -> None:
+        """Watch `room_id` from now on: `before`, its snapshot (WATCHING, or ROOMMATES while it
+        waits), then its changes."""
         self.room_id: int = room_id
         self.last = 0  # the last spectator msg_id this connection has (snapshots included)
         self.early: dict[int, list[str]] = {}  # changes that came before those they follow: first msg_id → texts
@@ -354,12 +356,14 @@ class WatchConsumer(Consumer):
             opened = await read_shared(("open", room_id), functools.partial(
                 _watch_opened, room_id=room_id, uncounted=spectators_pending(room_id) + 1))
         except services.WatchRefused as refused:
+            await self.send_texts(list(before))
             await self.close(code=NO_ROOM_CLOSE if refused.missing else NOT_WATCHABLE_CLOSE)
             return
         spectator_counted(room_id, +1)
         self.counted = True
         self.last = max(self.last, opened["msg_id"])
-        await self.send_texts(opened["texts"])
+        async with spectator_turn():  # a table's followers all come at once
+            await self.send_texts([*before, *opened["texts"]])
         while self.backlog:  # changes relayed meanwhile, in order (more may come while these are sent)
             await self.watch_frames(self.backlog.pop(0))
         self.backlog = None
@@ -484,8 +488,8 @@ class WatchConsumer(Consumer):
         if not self.follow or event["room_id"] == self.room_id:
             return
         self._stop_watching()
-        await self.send_frame(services.messages.watch_moved_frame(event["room_id"], event["from"]))
-        await self._watch(event["room_id"])
+        moved = services.messages.watch_moved_frame(event["room_id"], event["from"])
+        await self._watch(event["room_id"], before=(encode(moved),))  # one message with the snapshot
 
     async def roommates_text(self, text: str) -> None:
         """Send the waiting room's ROOMMATES, read and encoded once by the relay for the room's spectators.

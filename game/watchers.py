@@ -10,6 +10,7 @@ move of every game of the process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -149,8 +150,12 @@ async def _read_for_all(reads: dict, key: tuple, shared: _SharedRead, read: Call
 
 # How long a change waits before the spectators' copies are framed (see `WatchRelay`).
 SPECTATOR_DELAY = 0.02  # seconds
-# How many spectators' copies are framed in one turn of the event loop (see `WatchRelay`).
+# How many spectators' copies are framed in one turn of the event loop, and the pause between
+# two such turns (see `WatchRelay`).
 SPECTATOR_CHUNK = 16
+SPECTATOR_PAUSE = 0.001  # seconds
+# How long a waiting room's change waits for the next ones before its spectators get ROOMMATES.
+ROOMMATES_SETTLE = 0.25  # seconds
 RELAY_RETRY = 1.0  # seconds before a relay whose layer failed receives again
 
 
@@ -172,10 +177,17 @@ class WatchRelay:
     copies at once held back the players' frames woken by the same change; after a timer the
     loop has written them, and a spectator, who answers nothing, cannot tell 20 ms.
 
-    The copies are framed SPECTATOR_CHUNK connections per turn of the loop: Twisted writes
-    every buffered socket in the turn after, so 200 copies framed at once were 200 send
-    calls in one turn (10–30 ms on loopback, py-spy), and a player's answer or frame that
-    became ready then waited behind all of them.
+    The copies are framed SPECTATOR_CHUNK connections at a time, SPECTATOR_PAUSE apart:
+    Twisted writes every buffered socket in the turn after, so 200 copies framed at once were
+    200 send calls in one turn (10–30 ms on loopback, py-spy), and a player's answer or frame
+    that became ready then waited behind all of them. A pause, not `sleep(0)`: asyncio runs
+    the I/O callbacks of a turn before the timers then due, but a task woken by `sleep(0)`
+    before both, so with `sleep(0)` every chunk went ahead of the players' frames.
+
+    A waiting room's changes settle for up to ROOMMATES_SETTLE before its spectators get one
+    ROOMMATES for all of them (`_settled`): a rematch's seats fill within a second, and each
+    seat taken was a copy to every spectator (py-spy: the longest stretches of a followed
+    table, 74–112 ms).
     """
 
     def __init__(self, room_id: int):
@@ -189,33 +201,68 @@ class WatchRelay:
         layer = get_channel_layer()
         group = watch_group(self.room_id)
         channel = await layer.new_channel()
+        inbox: asyncio.Queue[dict] = asyncio.Queue()
+        receiving = None
         try:
             await layer.group_add(group, channel)
             self.subscribed.set_result(None)
+            receiving = asyncio.create_task(self._receive(layer, channel, inbox))
+            following = None  # a message taken while a waiting room's ROOMMATES settled
             while True:
+                message, following = following or await inbox.get(), None
                 try:
-                    message = await layer.receive(channel)
                     if message["type"] == "watch.frames":
                         await asyncio.sleep(SPECTATOR_DELAY)  # the players' frames of the change first
                         await self._forward(message)
                     elif message["type"] == "roommates.changed":
+                        following = await self._settled(inbox)
                         await self._forward_roommates()
                     else:
                         for watcher in list(self.watchers):
                             await layer.send(watcher.channel_name, message)
                 except Exception:
-                    # The layer is away (Redis restarting): a lost change shows as a gap, which
-                    # the spectators' sockets mend with a snapshot; the relay carries on.
                     logger.exception("relaying the watch group of room %s failed", self.room_id)
-                    await asyncio.sleep(RELAY_RETRY)
         except Exception as error:
             if not self.subscribed.done():
                 self.subscribed.set_exception(error)
             raise
         finally:
+            if receiving is not None:
+                receiving.cancel()
             if not self.subscribed.done():  # left before it was in the group: nobody waits any more
                 self.subscribed.cancel()
             await layer.group_discard(group, channel)
+
+    async def _receive(self, layer, channel: str, inbox: asyncio.Queue) -> None:
+        """Move the group's messages to `inbox`: the relay may then wait for the next one with a
+        timeout (`_settled`) without cancelling a channel layer's receive."""
+        while True:
+            try:
+                inbox.put_nowait(await layer.receive(channel))
+            except Exception:
+                # The layer is away (Redis restarting): a lost change shows as a gap, which the
+                # spectators' sockets mend with a snapshot; the relay carries on.
+                logger.exception("receiving the watch group of room %s failed", self.room_id)
+                await asyncio.sleep(RELAY_RETRY)
+
+    @staticmethod
+    async def _settled(inbox: asyncio.Queue) -> dict | None:
+        """Wait up to ROOMMATES_SETTLE for the waiting room's next changes to join this one.
+
+        Returns the first message that is not a roommates change (to be handled after the
+        ROOMMATES it follows), or None. Why: the seats of a rematch fill within a second, each
+        a change, and every change was a copy to each spectator; the game's beginning, which
+        follows, makes them moot.
+        """
+        deadline = asyncio.get_running_loop().time() + ROOMMATES_SETTLE
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                message = await asyncio.wait_for(inbox.get(), left)
+            except TimeoutError:
+                return None
+            if message["type"] != "roommates.changed":
+                return message
+        return None
 
     async def _forward(self, message: dict) -> None:
         async def forward(watcher) -> None:
@@ -239,19 +286,55 @@ class WatchRelay:
             await self._each(lambda watcher: watcher.roommates_text(text))
 
     async def _each(self, send: Callable[[Any], Awaitable[None]]) -> None:
-        """Await `send(watcher)` for each connection here, SPECTATOR_CHUNK per turn of the loop."""
-        for index, watcher in enumerate(list(self.watchers)):
-            if index and index % SPECTATOR_CHUNK == 0:
-                await asyncio.sleep(0)  # let the loop write this chunk and serve the players
-            if watcher not in self.watchers:
-                continue
-            try:
-                await send(watcher)
-            except Exception:
-                # One connection's failure (closing as we write) must not cost the others the
-                # change; a connection that failed gets no more.
-                logger.exception("relaying a change to a spectator failed")
-                self.watchers.pop(watcher, None)
+        await fan_out(self.watchers, send)
+
+
+async def fan_out(watchers: dict, send: Callable[[Any], Awaitable[None]]) -> None:
+    """Await `send(watcher)` for each connection of `watchers` (a relay's, which may change
+    meanwhile), SPECTATOR_CHUNK at a time, SPECTATOR_PAUSE apart (see `WatchRelay`)."""
+    for index, watcher in enumerate(list(watchers)):
+        if index and index % SPECTATOR_CHUNK == 0:
+            await asyncio.sleep(SPECTATOR_PAUSE)  # the loop writes this chunk and serves the players first
+        if watcher not in watchers:
+            continue
+        try:
+            await send(watcher)
+        except Exception:
+            # One connection's failure (closing as we write) must not cost the others the
+            # change; a connection that failed gets no more.
+            logger.exception("relaying a change to a spectator failed")
+            watchers.pop(watcher, None)
+
+
+class _Turns:
+    """A loop's spectators' turn to send (`spectator_turn`), and how many have had it."""
+
+    def __init__(self):
+        self.lock = asyncio.Lock()
+        self.taken = 0
+
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def spectator_turn():
+    """Send to a spectator within the process's spectators' turns: SPECTATOR_CHUNK sends, then
+    a pause of SPECTATOR_PAUSE before the next ones, as the relay's `fan_out` does.
+
+    For what many spectators send at once outside the relay: a table's followers all get
+    WATCH_MOVED and the rematch's snapshot when the one shared read is done, and sent in the
+    same turn of the loop they were 200 writes that the players' frames waited behind. A
+    spectator alone waits for nothing.
+    """
+    turns = _turns.get(asyncio.get_running_loop())
+    if turns is None:
+        turns = _turns[asyncio.get_running_loop()] = _Turns()
+    async with turns.lock:
+        yield
+        turns.taken += 1
+        if turns.taken % SPECTATOR_CHUNK == 0:
+            await asyncio.sleep(SPECTATOR_PAUSE)  # those still waiting go after the players' frames
 
 
 _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, WatchRelay]] = weakref.WeakKeyDictionary()

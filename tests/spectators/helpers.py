@@ -85,6 +85,7 @@ class WatchCommunicator(WatchState):
                                                   f"/ws/rooms/{room_id}/watch/{query}")
         self.closed = False
         self.close_code = None
+        self.unread: list[dict] = []
 
     async def connect(self) -> "WatchCommunicator":
         connected, _ = await self.communicator.connect(timeout=TIMEOUT)
@@ -92,7 +93,11 @@ class WatchCommunicator(WatchState):
         return self
 
     async def receive(self, timeout: float = TIMEOUT) -> list[dict]:
-        """Return the frames of the next message; raise ConnectionError on a close."""
+        """Return the frames of the next message (or those `receive_frame` left of the last one);
+        raise ConnectionError on a close."""
+        if self.unread:
+            frames, self.unread = self.unread, []
+            return frames
         if await self.communicator.receive_nothing(timeout, interval=0.005):
             raise TimeoutError(f"nothing arrived in {timeout} s")
         output = await self.communicator.receive_output(TIMEOUT)
@@ -104,8 +109,10 @@ class WatchCommunicator(WatchState):
     async def receive_frame(self, cmd: str, timeout: float = TIMEOUT) -> dict:
         """Read until a frame `cmd` arrives; return it."""
         while True:
-            for message in await self.receive(timeout):
+            frames = await self.receive(timeout)
+            for index, message in enumerate(frames):
                 if message["cmd"] == cmd:
+                    self.unread = frames[index + 1:]  # a batch's later frames, for the next read
                     return message
 
     async def send(self, cmd: str, payload=None, msg_id: int = 1) -> None:

@@ -57,3 +57,19 @@ async def test_a_following_spectator_watches_the_rematch_to_its_end_on_the_same_
     assert (await db(Room.objects.get)(pk=room_id)).spectators == 1  # the plain one
     assert (await db(Room.objects.get)(pk=new_id)).spectators == 2  # the follower (counted once) and the newcomer
 
+
+
+async def test_seats_taken_together_reach_a_waiting_rooms_spectators_as_one_roommates(watch):
+    """A waiting room's changes settle (ROOMMATES_SETTLE) before its spectators get ROOMMATES:
+    a rematch's seats fill within a second, and each was a copy to every spectator."""
+    from rooms import services as rooms_services
+
+    created, _ = await db(rooms_services.room_create)(room_name="Settle", num_of_players=4, user_name="Ann")
+    room_id = created["room_id"]
+    spectator = await watch(room_id, "?batch=1")
+    assert [m["cmd"] for m in await spectator.receive()] == ["ROOMMATES"]
+    for name in ("Bob", "Cat"):
+        await db(rooms_services.room_join)(room_id=room_id, user_name=name)
+    pushed = await spectator.receive_frame("ROOMMATES")
+    assert [p["name"] for p in pushed["payload"]["data"]["players"]] == ["Ann", "Bob", "Cat"]
+    await spectator.quiet(1.0)  # one push for both seats
