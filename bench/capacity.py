@@ -276,7 +276,7 @@ def run_loadtest(servers: Servers, players: int, spectators: int, args, log: Pat
             raise RuntimeError(f"the spectators' loadtest printed nothing (exit {watchers.returncode}); see {log}")
         spectating = json.loads(watched_lines[-1])
         summary.update({key: spectating[key] for key in ("spectators", "spectator_frames", "spectator_gaps",
-                                                         "spectator_failures")},
+                                                         "spectator_failures", "spectator_moves")},
                        spectators_client_cpu_pct=spectating["client_cpu_pct"])
     usage = sampler.over(summary["window_start_unix"] or 0, summary["window_end_unix"] or time.time())
     return summary, usage

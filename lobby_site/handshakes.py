@@ -4,11 +4,13 @@
   every new connection for a debug log line, whether or not debug logging is on.
 * `release_finished_websockets` — a finished connection's protocol objects are reference
   cycles that only a garbage collection frees; it empties them once daphne has let go.
+* `spread_keepalive_pings` — sockets opened together were pinged together for ever.
 """
 
 from __future__ import annotations
 
 import pprint
+import random
 
 
 class LazilyFormatted:
@@ -83,3 +85,33 @@ def release_finished_websockets() -> None:
 
     application_checker.releases_finished_websockets = True
     Server.application_checker = application_checker
+
+
+def spread_keepalive_pings() -> None:
+    """Give each new WebSocket's keepalive pings a phase of its own.
+
+    Daphne pings a socket that has sent nothing for `--ping-interval` (20 s), looking at every
+    socket every 2 s (`Server.timeout_checker`), and a socket's clock starts when it opens. So
+    sockets opened together are pinged together for ever: a table's spectators, who send
+    nothing, or every client reconnecting after a deploy. 200 spectators of one table were 200
+    pings written in one turn of the event loop every 22 s and 200 pongs read back, the
+    players' slowest moves while watched (bench/README.md, tenth session). Each socket's clock
+    now starts as if it had been pinged a random part of the interval before it opened: its
+    first ping comes within one interval (sooner than before, never later), and sockets
+    opened together are pinged at spread times from then on. Applied once per process.
+    """
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # not under daphne
+        return
+    connect = WebSocketProtocol.onConnect
+    if getattr(connect, "spreads_keepalive_pings", False):
+        return
+
+    def on_connect(self, request):
+        accepting = connect(self, request)
+        self.last_ping -= random.uniform(0, self.server.ping_interval)
+        return accepting
+
+    on_connect.spreads_keepalive_pings = True
+    WebSocketProtocol.onConnect = on_connect

@@ -270,8 +270,9 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
         room_id = stats.live_rooms[-1 - index % min(len(stats.live_rooms), 50)]
         last = None
         try:
+            # No client pings, as a browser sends none (and as the bots' sockets, lobby_site/client.py).
             async with websockets.connect(f"{config.base_url}/ws/rooms/{room_id}/watch/{query}",
-                                          open_timeout=10, max_size=None) as socket:
+                                          open_timeout=10, max_size=None, ping_interval=None) as socket:
                 over = False
                 while True:
                     try:

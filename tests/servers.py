@@ -80,8 +80,10 @@ class Daphne:
     """One daphne process serving the project on a free local port."""
 
     def __init__(self, env: dict, port: int | None = None, log_path: Path | None = None,
-                 app: str = "lobby_site.asgi:application", python_args: tuple[str, ...] = ()):
+                 app: str = "lobby_site.asgi:application", python_args: tuple[str, ...] = (),
+                 daphne_args: tuple[str, ...] = ()):
         self.env = env
+        self.daphne_args = daphne_args  # e.g. ("--ping-interval", "4")
         self.port = port or free_port()
         self.log_path = log_path
         self.app = app
@@ -99,7 +101,7 @@ class Daphne:
     def start(self, timeout: float = 30) -> "Daphne":
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, *self.python_args, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app],
+            [sys.executable, *self.python_args, "-m", "daphne", *self.daphne_args, "-b", "127.0.0.1", "-p", str(self.port), self.app],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
