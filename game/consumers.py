@@ -20,9 +20,9 @@ from game import services
 from lobby_site import metrics
 from game.watchers import (
     read_shared,
-    spectator_turn,
     roommates_shared,
     spectator_counted,
+    spectator_turn,
     spectators_pending,
     watch_join,
     watch_leave,

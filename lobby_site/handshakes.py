@@ -94,8 +94,8 @@ def spread_keepalive_pings() -> None:
     socket every 2 s (`Server.timeout_checker`), and a socket's clock starts when it opens. So
     sockets opened together are pinged together for ever: a table's spectators, who send
     nothing, or every client reconnecting after a deploy. 200 spectators of one table were 200
-    pings written in one turn of the event loop every 22 s and 200 pongs read back, the
-    players' slowest moves while watched (bench/README.md, tenth session). Each socket's clock
+    pings written in one turn of the event loop every 22 s and 200 pongs read back, a stall
+    the players' moves could wait behind (bench/README.md, tenth session). Each socket's clock
     now starts as if it had been pinged a random part of the interval before it opened: its
     first ping comes within one interval (sooner than before, never later), and sockets
     opened together are pinged at spread times from then on. Applied once per process.

@@ -101,7 +101,8 @@ class Daphne:
     def start(self, timeout: float = 30) -> "Daphne":
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, *self.python_args, "-m", "daphne", *self.daphne_args, "-b", "127.0.0.1", "-p", str(self.port), self.app],
+            [sys.executable, *self.python_args, "-m", "daphne", *self.daphne_args,
+             "-b", "127.0.0.1", "-p", str(self.port), self.app],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
