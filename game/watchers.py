@@ -10,7 +10,6 @@ move of every game of the process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import threading
@@ -269,7 +268,7 @@ class WatchRelay:
             if watcher.relayed(message):
                 await watcher.watch_frames(message)
 
-        await self._each(forward)
+        await fan_out(self.watchers, forward)
 
     async def _forward_roommates(self) -> None:
         """ROOMMATES while the room waits (`roommates.changed`): read and encoded once for its spectators here.
@@ -283,22 +282,18 @@ class WatchRelay:
         data = await roommates_shared(self.room_id)
         if data is not None:
             text = encode(messages.roommates_frame(data))
-            await self._each(lambda watcher: watcher.roommates_text(text))
-
-    async def _each(self, send: Callable[[Any], Awaitable[None]]) -> None:
-        await fan_out(self.watchers, send)
-
+            await fan_out(self.watchers, lambda watcher: watcher.roommates_text(text))
 
 async def fan_out(watchers: dict, send: Callable[[Any], Awaitable[None]]) -> None:
     """Await `send(watcher)` for each connection of `watchers` (a relay's, which may change
-    meanwhile), SPECTATOR_CHUNK at a time, SPECTATOR_PAUSE apart (see `WatchRelay`)."""
-    for index, watcher in enumerate(list(watchers)):
-        if index and index % SPECTATOR_CHUNK == 0:
-            await asyncio.sleep(SPECTATOR_PAUSE)  # the loop writes this chunk and serves the players first
+    meanwhile), each in a spectator's turn (`spectator_turn`: SPECTATOR_CHUNK sends, then a
+    pause of SPECTATOR_PAUSE; see `WatchRelay`)."""
+    for watcher in list(watchers):
         if watcher not in watchers:
             continue
         try:
-            await send(watcher)
+            async with spectator_turn():
+                await send(watcher)
         except Exception:
             # One connection's failure (closing as we write) must not cost the others the
             # change; a connection that failed gets no more.
@@ -307,34 +302,43 @@ async def fan_out(watchers: dict, send: Callable[[Any], Awaitable[None]]) -> Non
 
 
 class _Turns:
-    """A loop's spectators' turn to send (`spectator_turn`), and how many have had it."""
+    """The spectators' turns to send of one event loop (`spectator_turn`)."""
 
     def __init__(self):
         self.lock = asyncio.Lock()
         self.taken = 0
 
+    async def __aenter__(self) -> None:
+        await self.lock.acquire()
+
+    async def __aexit__(self, error_type, error, traceback) -> None:
+        try:
+            if error_type is None:
+                self.taken += 1
+                if self.taken % SPECTATOR_CHUNK == 0:
+                    await asyncio.sleep(SPECTATOR_PAUSE)  # those still waiting go after the players' frames
+        finally:
+            self.lock.release()
+
 
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
 
 
-@contextlib.asynccontextmanager
-async def spectator_turn():
-    """Send to a spectator within the process's spectators' turns: SPECTATOR_CHUNK sends, then
-    a pause of SPECTATOR_PAUSE before the next ones, as the relay's `fan_out` does.
+def spectator_turn() -> _Turns:
+    """A spectator's turn to send, for `async with`: every spectator send of the process
+    takes one, SPECTATOR_CHUNK sends and then a pause of SPECTATOR_PAUSE before the next ones.
 
-    For what many spectators send at once outside the relay: a table's followers all get
-    WATCH_MOVED and the rematch's snapshot when the one shared read is done, and sent in the
-    same turn of the loop they were 200 writes that the players' frames waited behind. A
-    spectator alone waits for nothing.
+    The relay's copies of a change take them one after another (`fan_out`). So do what many
+    spectators send at once outside the relay: a table's followers all get WATCH_MOVED and the
+    rematch's snapshot when the one shared read is done, and sent in the same turn of the loop
+    they were 200 writes that the players' frames waited behind. A spectator alone waits for
+    nothing.
     """
-    turns = _turns.get(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    turns = _turns.get(loop)
     if turns is None:
-        turns = _turns[asyncio.get_running_loop()] = _Turns()
-    async with turns.lock:
-        yield
-        turns.taken += 1
-        if turns.taken % SPECTATOR_CHUNK == 0:
-            await asyncio.sleep(SPECTATOR_PAUSE)  # those still waiting go after the players' frames
+        turns = _turns[loop] = _Turns()
+    return turns
 
 
 _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, WatchRelay]] = weakref.WeakKeyDictionary()
