@@ -12,13 +12,17 @@ Configurations:
 
     .venv/bin/python bench/capacity.py --players 40,200 --duration 20 [--config default|nginx-pg-redis|both]
         [--think 3] [--warmup 5] [--spawn-rate 50] [--goal-ms 250] [--no-baseline] [--server-env KEY=VALUE ...]
-        [--spectators 0,200] [--rematch]
+        [--spectators 0,200] [--rematch] [--repeat 1]
 
 `--spectators` runs every player count once per spectator count, so watched and unwatched
 games are measured side by side. The spectators are a second loadtest process (`--players 0
 --spectators N`, which finds the games in the lobby's live list and spreads over at most 50).
 `--rematch`: the bots of a finished game play its rematch, and the spectators' sockets follow
 their table to it (`?follow=1`) instead of opening new ones on the next game.
+
+`--repeat N` runs every step N times, the spectator counts taking turns (0, 200, 0, 200, …), and
+also reports each step's p99 over the moves of all N runs pooled: a p99 of one run of a single
+table (about 560 moves in 120 s) is its sixth slowest move, and swings by half from run to run.
 
 Writes bench/out/capacity-<time>.json and .md (git-ignored) and prints the table.
 """
@@ -246,7 +250,8 @@ class Servers:
 # --- One step -----------------------------------------------------------------------------
 
 
-def run_loadtest(servers: Servers, players: int, spectators: int, args, log: Path) -> tuple[dict, dict]:
+def run_loadtest(servers: Servers, players: int, spectators: int, args, log: Path,
+                 latencies: Path) -> tuple[dict, dict]:
     """Run manage.py loadtest against `servers`; return its summary and the servers' usage.
 
     Spectators run in a second loadtest process (`--players 0`: they find the games in the
@@ -256,7 +261,8 @@ def run_loadtest(servers: Servers, players: int, spectators: int, args, log: Pat
     base = [sys.executable, "manage.py", "loadtest", "--url", servers.ws_url, "--think", str(args.think),
             "--spawn-rate", str(args.spawn_rate), "--no-progress", *(["--rematch"] if args.rematch else [])]
     ramp = spectators / args.spawn_rate
-    command = [*base, "--players", str(players), "--duration", str(args.duration), "--warmup", str(args.warmup + ramp)]
+    command = [*base, "--players", str(players), "--duration", str(args.duration), "--warmup", str(args.warmup + ramp),
+               "--latencies", str(latencies)]
     watching = [*base, "--players", "0", "--spectators", str(spectators), "--duration", str(args.duration + 2),
                 "--warmup", str(players / args.spawn_rate + args.warmup)]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -341,11 +347,13 @@ def run_relay(servers: Servers, players: int, args) -> tuple[dict, dict]:
     return result, sampler.over(*result.pop("window"))
 
 
-def step(config: str, players: int, spectators: int, args, run_dir: Path) -> dict:
-    row = {"config": config, "players": players, "spectators": spectators}
-    name = f"{config}-{players}" + (f"-{spectators}w" if spectators else "")
+def step(config: str, players: int, spectators: int, args, run_dir: Path, run: int = 0) -> dict:
+    row = {"config": config, "players": players, "spectators": spectators, "run": run}
+    name = f"{config}-{players}" + (f"-{spectators}w" if spectators else "") + (f"-run{run}" if args.repeat > 1 else "")
+    row["latencies_file"] = str(run_dir / f"latencies-{name}.txt")
     with tempfile.TemporaryDirectory() as tmp, Servers(config, GAME_APP, args.server_env, Path(tmp)) as servers:
-        summary, usage = run_loadtest(servers, players, spectators, args, run_dir / f"loadtest-{name}.log")
+        summary, usage = run_loadtest(servers, players, spectators, args, run_dir / f"loadtest-{name}.log",
+                                      Path(row["latencies_file"]))
         for log in Path(tmp).glob("*.log"):
             shutil.copy(log, run_dir / f"{name}-{log.name}")
     row.update(summary=summary, usage=usage)
@@ -390,15 +398,36 @@ def held(rows: list[dict], goal_ms: float) -> int:
 
 
 def watched_ratios(rows: list[dict]) -> list[str]:
-    """Each watched step's p99 move latency beside the same configuration and players unwatched."""
-    unwatched = {(r["config"], r["players"]): r["summary"]["p99_ms"] for r in rows if not r["spectators"]}
+    """Each watched step's p99 move latency beside the same configuration and players unwatched
+    (in the same round of `--repeat`), then, when repeated, over every round's moves pooled."""
+    unwatched = {(r["config"], r["players"], r["run"]): r["summary"]["p99_ms"] for r in rows if not r["spectators"]}
     lines = []
     for r in rows:
-        bare = unwatched.get((r["config"], r["players"]))
+        bare = unwatched.get((r["config"], r["players"], r["run"]))
         if r["spectators"] and bare and r["summary"]["p99_ms"] is not None:
-            lines.append(f"* {r['config']}, {r['players']} players: p99 with {r['spectators']} spectators "
-                         f"÷ unwatched = {r['summary']['p99_ms']} ÷ {bare} = **{r['summary']['p99_ms'] / bare:.2f}×**")
+            lines.append(f"* {r['config']}, {r['players']} players, run {r['run']}: p99 with {r['spectators']} "
+                         f"spectators ÷ unwatched = {r['summary']['p99_ms']} ÷ {bare} = "
+                         f"**{r['summary']['p99_ms'] / bare:.2f}×**")
+    if len({r["run"] for r in rows}) < 2:
+        return lines
+    pooled: dict[tuple, list[float]] = {}
+    for r in rows:
+        pooled.setdefault((r["config"], r["players"], r["spectators"]), []).extend(read_latencies(r))
+    for (config, players, spectators), moves in pooled.items():
+        bare = pooled.get((config, players, 0))
+        if spectators and bare and moves:
+            watched_p99, bare_p99 = percentile(moves, 0.99), percentile(bare, 0.99)
+            lines.append(f"* {config}, {players} players, every run pooled ({len(moves)} and {len(bare)} moves): "
+                         f"p99 with {spectators} spectators ÷ unwatched = {watched_p99:.1f} ÷ {bare_p99:.1f} = "
+                         f"**{watched_p99 / bare_p99:.2f}×** (p50 {percentile(moves, 0.5):.1f} and "
+                         f"{percentile(bare, 0.5):.1f} ms)")
     return lines
+
+
+def read_latencies(row: dict) -> list[float]:
+    """The move latencies (ms) the step's loadtest wrote (`--latencies`)."""
+    path = Path(row["latencies_file"])
+    return [float(line) for line in path.read_text().split()] if path.exists() else []
 
 
 def main() -> None:
@@ -418,6 +447,8 @@ def main() -> None:
                         help="the bots of a finished game play its rematch, and spectators follow their table to it")
     parser.add_argument("--spectators", default="0",
                         help="comma-separated spectator counts: each player count is run once with each")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run every step this many times, the spectator counts taking turns, and pool the moves")
     args = parser.parse_args()
     args.server_env = dict(item.split("=", 1) for item in args.server_env)
     counts = [int(n) for n in args.players.split(",")]
@@ -426,6 +457,8 @@ def main() -> None:
     watchers = [int(n) for n in args.spectators.split(",")]
     if any(n < 0 for n in watchers):
         parser.error("--spectators: not negative")
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     configs = ["default", "nginx-pg-redis"] if args.config == "both" else [args.config]
     raise_open_file_limit()  # inherited by daphne, nginx and the load generator
 
@@ -436,10 +469,11 @@ def main() -> None:
     print(HEADER, flush=True)
     for config in configs:
         for players in counts:
-            for spectators in watchers:
-                row = step(config, players, spectators, args, run_dir)
-                rows.append(row)
-                print(table_row(row), flush=True)
+            for run in range(args.repeat):
+                for spectators in watchers:
+                    row = step(config, players, spectators, args, run_dir, run)
+                    rows.append(row)
+                    print(table_row(row), flush=True)
     verdict = {config: held([r for r in rows if r["config"] == config], args.goal_ms) for config in configs}
     lines = [HEADER, *map(table_row, rows), "",
              *(f"* {config}: held **{n}** players at p99 < {args.goal_ms:.0f} ms (think {args.think} s)"

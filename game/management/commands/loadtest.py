@@ -49,9 +49,12 @@ class Command(BaseCommand):
                             help="the bots of a finished game play its rematch (REMATCH / JOIN_REMATCH) instead of "
                                  "finding new seats, and spectators follow their table to it (?follow=1)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument("--latencies", metavar="PATH", default=None,
+                            help="also write every measured move's latency (ms), one a line, to PATH: runs can "
+                                 "then be pooled (bench/capacity.py --repeat)")
 
     def handle(self, *args, url, players, think, duration, warmup, spawn_rate, batch, seed, no_progress,
-               spectators=0, rematch=False, **options):
+               spectators=0, rematch=False, latencies=None, **options):
         if players < 0 or (players == 0 and spectators < 1) or duration <= 0 or spawn_rate <= 0 or think < 0 \
                 or warmup < 0:
             raise CommandError("--players (or, with --players 0, --spectators), --duration and --spawn-rate must be "
@@ -75,6 +78,9 @@ class Command(BaseCommand):
         asyncio.run(self._run(config, stats, spawn_rate, warmup, duration, total, show=not no_progress))
         cpu_pct = round(100 * (time.process_time() - cpu_started) / max(time.time() - started, 1e-9), 1)
         result = summary(stats, config, client_cpu_pct=cpu_pct)
+        if latencies:
+            with open(latencies, "w") as out:
+                out.writelines(f"{1000 * latency:.3f}\n" for latency in stats.latencies)
         self.stdout.write(json.dumps(result))
         failures = {"errors": result["errors"], "gaps": result["gaps"], "connect_failures": result["connect_failures"],
                     "spectator_gaps": result["spectator_gaps"]}
