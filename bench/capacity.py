@@ -425,9 +425,9 @@ def watched_ratios(rows: list[dict]) -> list[str]:
 
 
 def read_latencies(row: dict) -> list[float]:
-    """The move latencies (ms) the step's loadtest wrote (`--latencies`)."""
+    """The move latencies (ms) the step's loadtest wrote (`--latencies`: each line a time and a latency)."""
     path = Path(row["latencies_file"])
-    return [float(line) for line in path.read_text().split()] if path.exists() else []
+    return [float(line.split()[-1]) for line in path.read_text().splitlines() if line] if path.exists() else []
 
 
 def main() -> None:

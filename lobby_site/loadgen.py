@@ -61,6 +61,7 @@ class Stats:
     players: int
     moves: int = 0
     latencies: list[float] = field(default_factory=list)
+    answered_at: list[float] = field(default_factory=list)  # when each of `latencies`' answers was sent (time.time())
     recent: deque = field(default_factory=deque)  # (arrived, latency) for the progress bar
     errors: Counter = field(default_factory=Counter)  # ERROR frames by code (unexpected ones)
     stale_answers: int = 0  # STALE_PROMPT refusals: expected, see `record_frame`
@@ -95,6 +96,7 @@ class Stats:
         if self.measuring():
             self.moves += 1
             self.latencies.append(latency)
+            self.answered_at.append(time.time() - latency)
 
     def record_frame(self, frame: dict) -> None:
         """Count ERROR frames. STALE_PROMPT is expected: an answer sent just before a snapshot

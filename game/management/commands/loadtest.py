@@ -50,8 +50,9 @@ class Command(BaseCommand):
                                  "finding new seats, and spectators follow their table to it (?follow=1)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument("--latencies", metavar="PATH", default=None,
-                            help="also write every measured move's latency (ms), one a line, to PATH: runs can "
-                                 "then be pooled (bench/capacity.py --repeat)")
+                            help="also write every measured move to PATH, one a line: when its answer was sent "
+                                 "(Unix time) and its latency (ms); runs can then be pooled (bench/capacity.py "
+                                 "--repeat) and slow moves set beside the server's logs")
 
     def handle(self, *args, url, players, think, duration, warmup, spawn_rate, batch, seed, no_progress,
                spectators=0, rematch=False, latencies=None, **options):
@@ -80,7 +81,8 @@ class Command(BaseCommand):
         result = summary(stats, config, client_cpu_pct=cpu_pct)
         if latencies:
             with open(latencies, "w") as out:
-                out.writelines(f"{1000 * latency:.3f}\n" for latency in stats.latencies)
+                out.writelines(f"{sent:.4f} {1000 * latency:.3f}\n"
+                               for sent, latency in zip(stats.answered_at, stats.latencies))
         self.stdout.write(json.dumps(result))
         failures = {"errors": result["errors"], "gaps": result["gaps"], "connect_failures": result["connect_failures"],
                     "spectator_gaps": result["spectator_gaps"]}
