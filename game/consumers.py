@@ -66,6 +66,8 @@ class GameConsumer(Consumer):
         try:
             await super().__call__(scope, receive, send)
         finally:
+            for task in getattr(self, "tasks", {}).values():
+                task.cancel()
             if getattr(self, "seat", None) is not None:
                 connection_ended(self.channel_name)
 
@@ -77,13 +79,20 @@ class GameConsumer(Consumer):
         self.batch = False  # the client asked for several frames per message (HELLO "batch")
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.tasks: dict[str, asyncio.Task] = {}
+        self.commands: asyncio.Queue[str | None] = asyncio.Queue()  # a seat's frames, handled in order
         await self.accept()
         self.tasks["hello"] = asyncio.create_task(self._hello_deadline())
         ensure_clock_running()
 
     async def disconnect(self, code):
-        for task in self.tasks.values():
-            task.cancel()
+        for name, task in self.tasks.items():
+            if name != "commands":
+                task.cancel()
+        if "commands" in self.tasks:
+            # What the client sent before it closed still counts, as it did when commands
+            # were handled in line: a move sent just before a close is played.
+            self.commands.put_nowait(None)
+            await self.tasks["commands"]
         if self.seat is None:
             return
         self.seat = None
@@ -157,6 +166,7 @@ class GameConsumer(Consumer):
         self.seat, self.token = opened["seat"], token
         await self.send_texts([encode(frame) for frame in opened["frames"]])
         connection_opened(self.channel_name, self.seat["player_id"])
+        self.tasks["commands"] = asyncio.create_task(self._handle_commands())
         if opened["waiting"]:
             self.tasks["roommates"] = asyncio.create_task(self._push_roommates())
 
@@ -180,6 +190,21 @@ class GameConsumer(Consumer):
             if not self.hello_seen:
                 await self._hello(text_data)
             return
+        self.commands.put_nowait(text_data)
+
+    async def _handle_commands(self) -> None:
+        """Handle the seat's frames one after another, beside the connection's group events.
+
+        Why not in line, in `receive`: a consumer handles one message at a time, so the mover's
+        own frames of a move (a group event, sent on commit) waited until the service call had
+        returned to the event loop — after the other seats had theirs, and 2–4 ms later still
+        when the ORM thread and the loop were slow to hand over (bench/README.md, eleventh
+        session). Frames are still handled in the order they came, each after the last is done.
+        """
+        while (text_data := await self.commands.get()) is not None:
+            await self._command(text_data)
+
+    async def _command(self, text_data: str) -> None:
         try:
             message = read_frame(text_data, self.ALLOWED, settings.MAX_FRAME_BYTES, self.limiter)
             await self.COMMANDS[message.cmd](self, message)
