@@ -55,6 +55,7 @@ LEFT_CLOSE = 1000  # after LEAVE_REP: the seat is no longer this connection's
 ROOM_CLOSED_CLOSE = 4410  # docs/protocol.md "Room closed by an operator"
 UNAVAILABLE_CLOSE = 4503  # HELLO could not reach the database: reconnect later
 OPENED_ELSEWHERE_CLOSE = 4409  # a newer connection of the seat took over (CONNECTIONS_PER_SEAT)
+CLOSED = object()  # the end of a connection's queue of frames (a binary frame queues None)
 
 
 class GameConsumer(Consumer):
@@ -79,7 +80,7 @@ class GameConsumer(Consumer):
         self.batch = False  # the client asked for several frames per message (HELLO "batch")
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.tasks: dict[str, asyncio.Task] = {}
-        self.commands: asyncio.Queue[str | None] = asyncio.Queue()  # a seat's frames, handled in order
+        self.commands: asyncio.Queue = asyncio.Queue()  # a seat's frames, handled in order, then CLOSED
         await self.accept()
         self.tasks["hello"] = asyncio.create_task(self._hello_deadline())
         ensure_clock_running()
@@ -91,7 +92,7 @@ class GameConsumer(Consumer):
         if "commands" in self.tasks:
             # What the client sent before it closed still counts, as it did when commands
             # were handled in line: a move sent just before a close is played.
-            self.commands.put_nowait(None)
+            self.commands.put_nowait(CLOSED)
             await self.tasks["commands"]
         if self.seat is None:
             return
@@ -201,10 +202,10 @@ class GameConsumer(Consumer):
         when the ORM thread and the loop were slow to hand over (bench/README.md, eleventh
         session). Frames are still handled in the order they came, each after the last is done.
         """
-        while (text_data := await self.commands.get()) is not None:
+        while (text_data := await self.commands.get()) is not CLOSED:
             await self._command(text_data)
 
-    async def _command(self, text_data: str) -> None:
+    async def _command(self, text_data: str | None) -> None:
         try:
             message = read_frame(text_data, self.ALLOWED, settings.MAX_FRAME_BYTES, self.limiter)
             await self.COMMANDS[message.cmd](self, message)

@@ -82,3 +82,17 @@ async def test_a_move_sent_just_before_the_close_is_played(game2, monkeypatch):
     events = [f["payload"]["data"] for f in other.frames[seen:] if f["cmd"] == "GAME_EVENT"]
     moved = [e for e in events if e["event"] in ("played", "drew") and e["seat"] == mover.seat]
     assert len(moved) == 1, events
+
+
+async def test_a_binary_frame_is_a_bad_message_and_the_seat_plays_on(game2):
+    """A binary frame (no text) is refused like any bad frame, and the frames after it are handled."""
+    room_id, seats = game2
+    await settle(seats)
+    mover = next(seat for seat in seats if seat.prompt)
+
+    await mover.communicator.send_to(bytes_data=b'{"cmd": "GET_GAME_STATUS", "msg_id": 1}')
+    refusal = await mover.expect("ERROR")
+    status = await mover.request("GET_GAME_STATUS", expect="GAME_STATUS")
+
+    assert refusal["payload"]["data"]["code"] == "BAD_MESSAGE"
+    assert status["payload"]["data"]["prompt"] == mover.prompt
