@@ -198,9 +198,10 @@ class GameConsumer(Consumer):
 
         Why not in line, in `receive`: a consumer handles one message at a time, so the mover's
         own frames of a move (a group event, sent on commit) waited until the service call had
-        returned to the event loop — after the other seats had theirs, and 2–4 ms later still
-        when the ORM thread and the loop were slow to hand over (bench/README.md, eleventh
-        session). Frames are still handled in the order they came, each after the last is done.
+        returned to the event loop, after the other seats had theirs: 0.1 ms later at the
+        median, up to 4 ms when the ORM thread and a busy loop were slow to hand over
+        (bench/README.md, eleventh session). Frames are still handled in the order they came,
+        each after the last is done.
         """
         while (text_data := await self.commands.get()) is not CLOSED:
             await self._command(text_data)
