@@ -4,6 +4,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -107,11 +108,14 @@ async def test_a_wrong_token_stops_the_client_without_retrying(server):
     assert [e["payload"]["data"]["code"] for e in seat.state.errors] == ["UNAUTHORIZED"]
 
 
-def test_loadtest_keeps_eight_bots_playing(server):
-    """`manage.py loadtest` needs no database or SECRET_KEY: it runs with neither set."""
+def test_loadtest_keeps_eight_bots_playing(server, tmp_path):
+    """`manage.py loadtest` needs no database or SECRET_KEY: it runs with neither set. With
+    `--latencies` it also writes each measured move: its sending time and its latency."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    latencies = tmp_path / "moves.txt"
+    started = time.time()
     done = subprocess.run([sys.executable, "manage.py", "loadtest", "--url", server.ws_url, "--players", "8",
-                           "--think", "0.05", "--duration", "8", "--no-progress"],
+                           "--think", "0.05", "--duration", "8", "--no-progress", "--latencies", str(latencies)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
@@ -120,6 +124,10 @@ def test_loadtest_keeps_eight_bots_playing(server):
     assert summary["errors"] == summary["gaps"] == summary["connect_failures"] == 0
     assert 0 < summary["p50_ms"] <= summary["p95_ms"] <= summary["p99_ms"]
     assert summary["rooms"] >= 2
+    moves = [tuple(map(float, line.split())) for line in latencies.read_text().splitlines()]
+    assert len(moves) == summary["moves"]
+    assert all(started < sent < time.time() for sent, _ in moves)
+    assert abs(max(latency for _, latency in moves) - summary["max_ms"]) <= 0.05
 
 
 def test_loadtest_fails_when_it_cannot_connect():
