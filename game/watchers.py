@@ -284,6 +284,7 @@ class WatchRelay:
             text = encode(messages.roommates_frame(data))
             await fan_out(self.watchers, lambda watcher: watcher.roommates_text(text))
 
+
 async def fan_out(watchers: dict, send: Callable[[Any], Awaitable[None]]) -> None:
     """Await `send(watcher)` for each connection of `watchers` (a relay's, which may change
     meanwhile), each in a spectator's turn (`spectator_turn`: SPECTATOR_CHUNK sends, then a
