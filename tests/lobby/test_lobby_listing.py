@@ -189,3 +189,27 @@ async def test_get_rooms_reuses_the_listing_until_something_changes(lobby):
 
     assert reused == 0
     assert after["payload"]["data"]["rooms"] == [created]
+
+
+async def test_a_change_is_read_for_its_push_only_after_it_settles(lobby, monkeypatch):
+    """The push reads LOBBY_SETTLE after the change, not beside the changing players' own frames."""
+    import time
+
+    from rooms import listing
+
+    client = await lobby()
+    reads: list[float] = []
+    build = services.lobby_listing
+
+    def timed_listing():
+        reads.append(time.monotonic())
+        return build()
+
+    monkeypatch.setattr(services, "lobby_listing", timed_listing)
+    monkeypatch.setattr(listing, "LOBBY_SETTLE", 0.5)  # far longer than the change takes here
+    committed = time.monotonic()
+    await create(room_name="Table", num_of_players=3, user_name="Ann")
+    pushed = json.loads(await client.communicator.receive_from(timeout=TIMEOUT))
+
+    assert pushed["cmd"] == "ROOMS_CHANGED" and pushed["payload"]["data"]["open_total"] == 1
+    assert len(reads) == 1 and reads[0] - committed >= 0.5
