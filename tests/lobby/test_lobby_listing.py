@@ -3,6 +3,7 @@
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -10,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from lobby_site.wire import check_frame
-from rooms import services
+from rooms import listing, services
 from rooms.listing import listing_publisher
 from tests.lobby.helpers import TIMEOUT, reference_cycles_left_by, room_payload
 
@@ -193,10 +194,6 @@ async def test_get_rooms_reuses_the_listing_until_something_changes(lobby):
 
 async def test_a_change_is_read_for_its_push_only_after_it_settles(lobby, monkeypatch):
     """The push reads LOBBY_SETTLE after the change, not beside the changing players' own frames."""
-    import time
-
-    from rooms import listing
-
     client = await lobby()
     reads: list[float] = []
     build = services.lobby_listing
