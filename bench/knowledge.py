@@ -40,6 +40,22 @@ from game.engine.view import public_event, view  # noqa: E402
 WAYS = ("unseen", "draws", "shipped", "exact")
 
 
+def seat_zero_turns(players: int, seeds):
+    """Yield (seed, state, seat 0's view, public history) at each of seat 0's turn prompts in
+    games played by the normal player in every seat, one game per seed. Use each before the next:
+    the history grows in place."""
+    for game in seeds:
+        state, events = new_game(players, game)
+        history = [public_event(e) for e in events]
+        while state.outcome is None:
+            mover = state.awaiting["seat"]
+            seen = view(state, mover)
+            if mover == 0 and seen["prompt"]["kind"] == "turn":
+                yield game, state, seen, history
+            state, events = apply(state, mover, choose("normal", seen, history, computer_rng(state, mover)))
+            history.extend(public_event(e) for e in events)
+
+
 def sampled_hands(seen: dict, known: search.Knowledge, unseen: list[int], seat: int, samples: int, tries: int,
                   rng: random.Random) -> tuple[dict[str, list[list[int]]], list[list[list[int]]], float]:
     """Return `samples` hands of `seat` each way, the `exact` hands split by layer, and the share
@@ -74,33 +90,24 @@ def measure(games: int, players: int, samples: int, tries: int, seed: int) -> di
     right = {way: [] for way in WAYS}  # per sampled hand: the share of its cards in the true hand
     right_normal = {way: [] for way in WAYS}  # the share of the true hand's normal cards it holds
     explained: list[float] = []
-    for game in range(seed, seed + games):
-        state, events = new_game(players, game)
-        history = [public_event(e) for e in events]
-        while state.outcome is None:
-            mover = state.awaiting["seat"]
-            seen = view(state, mover)
-            if mover == 0 and seen["prompt"]["kind"] == "turn":
-                known = search.read_knowledge(seen, history)
-                unseen = search.unseen_cards(seen, known.pile)
-                rng = random.Random(game * 100_003 + state.action_count)
-                for seat in range(1, players):
-                    true = set(state.hands[seat])
-                    if not true or not known.choices.get(seat):
-                        continue  # nothing to explain: every way but `unseen` is `draws`
-                    hands, _, share = sampled_hands(seen, known, unseen, seat, samples, tries, rng)
-                    explained.append(share)
-                    if len(hands["exact"]) < samples:
-                        continue  # compare the ways on the same positions only
-                    normal = {c for c in true if c < NORMAL_COUNT}
-                    for way, drawn in hands.items():
-                        for hand in drawn:
-                            right[way].append(len(true.intersection(hand)) / len(true))
-                            if normal:
-                                right_normal[way].append(len(normal.intersection(hand)) / len(normal))
-            action = choose("normal", seen, history, computer_rng(state, mover))
-            state, events = apply(state, mover, action)
-            history.extend(public_event(e) for e in events)
+    for game, state, seen, history in seat_zero_turns(players, range(seed, seed + games)):
+        known = search.read_knowledge(seen, history)
+        unseen = search.unseen_cards(seen, known.pile)
+        rng = random.Random(game * 100_003 + state.action_count)
+        for seat in range(1, players):
+            true = set(state.hands[seat])
+            if not true or not known.choices.get(seat):
+                continue  # nothing to explain: every way but `unseen` is `draws`
+            hands, _, share = sampled_hands(seen, known, unseen, seat, samples, tries, rng)
+            explained.append(share)
+            if len(hands["exact"]) < samples:
+                continue  # compare the ways on the same positions only
+            normal = {c for c in true if c < NORMAL_COUNT}
+            for way, drawn in hands.items():
+                for hand in drawn:
+                    right[way].append(len(true.intersection(hand)) / len(true))
+                    if normal:
+                        right_normal[way].append(len(normal.intersection(hand)) / len(normal))
     return {
         "games": games, "players": players, "hands_compared": len(right["exact"]) // samples,
         "true_cards_pct": {way: round(100 * statistics.mean(right[way]), 2) for way in WAYS},

@@ -4,10 +4,6 @@ import importlib.util
 import random
 
 from game.engine import search
-from game.engine.levels import choose
-from game.engine.rules import apply, new_game
-from game.engine.state import computer_rng
-from game.engine.view import public_event, view
 from tests.servers import ROOT
 
 
@@ -18,29 +14,15 @@ def _knowledge_bench():
     return module
 
 
-def _positions(players: int, games: int):
-    """Seat 0's turn prompts in normal games, with the other seats' true hands."""
-    for seed in range(games):
-        state, events = new_game(players, seed)
-        history = [public_event(e) for e in events]
-        while state.outcome is None:
-            mover = state.awaiting["seat"]
-            seen = view(state, mover)
-            if mover == 0 and seen["prompt"]["kind"] == "turn":
-                yield seen, list(history), [list(hand) for hand in state.hands]
-            state, events = apply(state, mover, choose("normal", seen, history, computer_rng(state, mover)))
-            history.extend(public_event(e) for e in events)
-
-
 def test_every_way_samples_a_hand_of_the_seats_size_from_the_unseen_cards_and_exact_ones_explain_its_choices():
     bench = _knowledge_bench()
     checked = 0
-    for seen, history, hands in _positions(4, 6):
+    for _, state, seen, history in bench.seat_zero_turns(4, range(6)):
         known = search.read_knowledge(seen, history)
         unseen = search.unseen_cards(seen, known.pile)
         counts = [p["cards_left"] for p in seen["players"]]
         for seat in range(1, 4):
-            if not known.choices.get(seat) or not hands[seat]:
+            if not known.choices.get(seat) or not state.hands[seat]:
                 continue
             sampled, exact_parts, share = bench.sampled_hands(seen, known, unseen, seat, 3, 500, random.Random(seat))
             assert 0 < share <= 1
