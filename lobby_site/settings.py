@@ -298,6 +298,8 @@ CONNECTIONS_PER_SEAT = _env_int("CONNECTIONS_PER_SEAT", 3)
 CLOCK_INTERVAL = _env_float("CLOCK_INTERVAL", 1)  # seconds between a process's clock ticks
 HEARTBEAT_INTERVAL = _env_float("HEARTBEAT_INTERVAL", 10)  # seconds between a process's beats
 HEARTBEAT_STALE = _env_float("HEARTBEAT_STALE", 30)  # a process this long silent is dead
+# seconds between a clock's sweeps for dead processes (at most this much later than HEARTBEAT_STALE)
+SWEEP_INTERVAL = _env_float("SWEEP_INTERVAL", HEARTBEAT_INTERVAL / 2)
 
 # The lobby listing (docs/protocol.md "Lobby listing"): open rooms listed per GET_ROOMS_REP/ROOMS_CHANGED.
 ROOMS_LISTED = _env_int("ROOMS_LISTED", 50)

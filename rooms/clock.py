@@ -52,9 +52,9 @@ def handler_for(kind: str) -> DeadlineHandler | None:
 
 
 def clock_tick() -> int:
-    """Beat, sweep dead processes, then fire every due deadline; return how many this process fired."""
+    """Beat and sweep dead processes when due, then fire every due deadline; return how many this process fired."""
     services.process_beat(unless_recent=True)
-    services.processes_sweep()
+    services.processes_sweep(unless_recent=True)
     fired = 0
     for deadline_id in services.deadlines_due():
         fired += services.deadline_fire(deadline_id=deadline_id, handler_for=handler_for)

@@ -19,10 +19,11 @@ SEED = 20240611
 
 @pytest.fixture(autouse=True)
 def game_settings(settings):
-    """A fixed seed (games replay), a slow roommate push unless a test wants it, a fast clock."""
+    """A fixed seed (games replay), a slow roommate push unless a test wants it, a fast clock that sweeps at every tick."""
     settings.GAME_SEED = SEED
     settings.ROOMMATE_INTERVAL = 60
     settings.CLOCK_INTERVAL = 0.05
+    settings.SWEEP_INTERVAL = 0
     settings.RATE_LIMIT = 1000
     return settings
 

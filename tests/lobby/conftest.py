@@ -8,8 +8,9 @@ from tests.lobby.helpers import LobbyClient
 
 @pytest.fixture(autouse=True)
 def fast_time(settings):
-    """Tick the clock often, so deadlines fire soon after they are due."""
+    """Tick the clock often and sweep at every tick, so deadlines fire and dead processes end soon after they are due."""
     settings.CLOCK_INTERVAL = 0.05
+    settings.SWEEP_INTERVAL = 0
 
 
 @pytest.fixture

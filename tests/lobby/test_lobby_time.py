@@ -98,6 +98,33 @@ async def test_the_draft_of_a_dead_process_is_swept(lobby, settings):
     assert (await database_sync_to_async(RoomDraft.objects.get)(pk=kept)).status == "open"
 
 
+async def test_a_clock_sweeps_for_dead_processes_at_most_once_per_sweep_interval(channel_layers, settings):
+    room, ann = await database_sync_to_async(services.room_create)(room_name="T", num_of_players=3, user_name="Ann")
+    stale = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE + 1)
+    await database_sync_to_async(ServerProcess.objects.create)(name="dead:1:x", beat=stale)
+
+    async def dead_connection(name: str) -> None:
+        await database_sync_to_async(Connection.objects.create)(channel_name=name, player_id=ann["player_id"],
+                                                                process="dead:1:x")
+
+    async def alive(name: str) -> bool:
+        return await database_sync_to_async(Connection.objects.filter(channel_name=name).exists)()
+
+    settings.SWEEP_INTERVAL = 0
+    await dead_connection("game.first")
+    await database_sync_to_async(clock.clock_tick)()
+    assert not await alive("game.first")
+
+    settings.SWEEP_INTERVAL = 3600  # the tick just above swept: the next ones may not
+    await dead_connection("game.second")
+    await database_sync_to_async(clock.clock_tick)()
+    assert await alive("game.second")
+
+    settings.SWEEP_INTERVAL = 0
+    await database_sync_to_async(clock.clock_tick)()
+    assert not await alive("game.second")
+
+
 async def test_an_idle_lobby_connection_writes_nothing(lobby):
     await lobby()
     assert await database_sync_to_async(Connection.objects.count)() == 0
