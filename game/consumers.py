@@ -56,6 +56,9 @@ ROOM_CLOSED_CLOSE = 4410  # docs/protocol.md "Room closed by an operator"
 UNAVAILABLE_CLOSE = 4503  # HELLO could not reach the database: reconnect later
 OPENED_ELSEWHERE_CLOSE = 4409  # a newer connection of the seat took over (CONNECTIONS_PER_SEAT)
 CLOSED = object()  # the end of a connection's queue of frames (a binary frame queues None)
+# Frames of one connection waiting to be handled; one more closes the socket (FLOODED_CLOSE).
+COMMANDS_WAITING = 1000
+FLOODED_CLOSE = 1008  # policy violation: a client that sent COMMANDS_WAITING frames ahead of their answers
 
 
 class GameConsumer(Consumer):
@@ -81,6 +84,7 @@ class GameConsumer(Consumer):
         self.limiter = RateLimiter(settings.RATE_LIMIT)
         self.tasks: dict[str, asyncio.Task] = {}
         self.commands: asyncio.Queue = asyncio.Queue()  # a seat's frames, handled in order, then CLOSED
+        self.flooded = False  # closed for sending COMMANDS_WAITING frames ahead of their answers
         await self.accept()
         self.tasks["hello"] = asyncio.create_task(self._hello_deadline())
         ensure_clock_running()
@@ -190,6 +194,17 @@ class GameConsumer(Consumer):
         if self.seat is None:
             if not self.hello_seen:
                 await self._hello(text_data)
+            return
+        if self.commands.qsize() >= COMMANDS_WAITING:
+            # Why a bound: frames wait here while the one before is at the database, and a
+            # client sending faster than the rate limit allows would otherwise fill the
+            # process's memory before the limiter, which runs as each is handled, saw them.
+            # Why a close, not a refusal: answers come in the order of the frames (clients
+            # pipeline on it), and this frame's answer would overtake a thousand others.
+            if not self.flooded:
+                self.flooded = True
+                logger.warning("a game socket sent %s frames ahead of their answers: closed", COMMANDS_WAITING)
+                await self.close(code=FLOODED_CLOSE)
             return
         self.commands.put_nowait(text_data)
 

@@ -1,12 +1,15 @@
 """Every error of the game socket: the right code, in docs/protocol.md's order, and nothing changed."""
 
+import asyncio
 import json
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
 
+from game.consumers import COMMANDS_WAITING, FLOODED_CLOSE
 from game.engine import parse_card
-from game.models import Game
+from game.models import ChatLine, Game
 from tests.game.conftest import game_row, install_state, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -203,6 +206,32 @@ async def test_rate_limited(position, settings):
         assert await database_sync_to_async(game_row)(room_id) == before
     finally:
         await client.close()
+
+
+async def test_a_seat_that_sends_too_many_frames_ahead_of_their_answers_is_closed(position):
+    """A seat's frames wait while the one before is at the database: one past COMMANDS_WAITING
+    of them closes the socket (1008), and the frames already waiting still count."""
+    room_id, seats = position
+    seat = seats[0]
+    gate = threading.Event()
+    # Holds the process's one ORM thread, as a slow database would.
+    holding = asyncio.create_task(database_sync_to_async(gate.wait)())
+    try:
+        await asyncio.sleep(0.1)
+        await seat.send("GET_GAME_STATUS")
+        await asyncio.sleep(0.1)  # taken from the queue: waiting for the database
+        for _ in range(COMMANDS_WAITING):
+            await seat.send("GET_GAME_STATUS")
+        await seat.quiet(0.2)  # a thousand frames may wait: no answer yet, and no close
+        await seat.send("CHAT", {"text": "one too many"})
+        code = await seat.receive_close()
+    finally:
+        gate.set()
+        await holding
+
+    assert code == FLOODED_CLOSE
+    await asyncio.sleep(0.5)
+    assert not await database_sync_to_async(ChatLine.objects.filter(text="one too many").exists)()
 
 
 async def test_chat_text_is_checked(position):
