@@ -1,6 +1,6 @@
 """The bare Channels baseline for bench/moves.py: a consumer that relays each message to
 its group, with the project's settings (same channel layer, same process tuning as
-lobby_site/asgi.py — garbage collector, thread switching, finished sockets released, writes sent at once: without
+lobby_site/asgi.py — garbage collector, thread switching, finished sockets released: without
 them the baseline stalls on collections at a few thousand sockets and flatters the game
 server), and nothing else."""
 
@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from lobby_site.handshakes import release_finished_websockets, write_sockets_at_once  # noqa: E402
+from lobby_site.handshakes import release_finished_websockets  # noqa: E402
 from lobby_site.tuning import tune_serving_process  # noqa: E402
 
 
@@ -37,5 +37,4 @@ class RelayConsumer(AsyncWebsocketConsumer):
 
 application = ProtocolTypeRouter({"websocket": URLRouter([path("ws/relay/<int:group>/", RelayConsumer.as_asgi())])})
 release_finished_websockets()
-write_sockets_at_once()
 tune_serving_process()

@@ -1,12 +1,10 @@
-"""What a WebSocket costs daphne outside our consumers: at its opening, in its writes and after its end.
+"""What a WebSocket costs daphne outside our consumers: at its opening and after its end.
 
 * `format_autobahn_settings_lazily` — autobahn (under daphne) pretty-prints the settings of
   every new connection for a debug log line, whether or not debug logging is on.
 * `release_finished_websockets` — a finished connection's protocol objects are reference
   cycles that only a garbage collection frees; it empties them once daphne has let go.
 * `spread_keepalive_pings` — sockets opened together were pinged together for ever.
-* `write_sockets_at_once` — Twisted sent every write a turn of the event loop later, with two
-  more system calls around it.
 """
 
 from __future__ import annotations
@@ -117,39 +115,3 @@ def spread_keepalive_pings() -> None:
 
     on_connect.spreads_keepalive_pings = True
     WebSocketProtocol.onConnect = on_connect
-
-
-def write_sockets_at_once() -> None:
-    """Send a socket's bytes within the write call when nothing is queued before them, as
-    asyncio's own transports do; only what the kernel does not take is left to Twisted.
-
-    Twisted's TCP `write` only buffers: it registers the socket for writing (an `epoll_ctl`),
-    the event loop's next turn sends, and the socket is unregistered (another `epoll_ctl`).
-    Every frame to every socket paid the two system calls and a turn of the loop: py-spy put
-    8% of the game server's loop in registering and unregistering writers, and a change's
-    copies to 200 spectators were 200 sockets for the next turn to send, which the players'
-    frames then waited behind (bench/README.md). Applied once per process; a connection under
-    TLS, or with bytes still queued, writes as before (the order of the bytes is kept).
-    """
-    try:
-        from twisted.internet import tcp
-    except ImportError:  # not under daphne
-        return
-    buffered = tcp.Connection.write
-    if getattr(buffered, "writes_at_once", False):
-        return
-
-    def write(self, data):
-        if (not self.TLS and self.connected and not self.disconnecting and not self._writeDisconnected
-                and not self._tempDataLen and self.offset == len(self.dataBuffer) and type(data) is bytes and data):
-            sent = self.writeSomeData(data)
-            if isinstance(sent, BaseException):  # the connection is lost: Twisted finds out when it writes
-                buffered(self, data)
-                return
-            if sent == len(data):
-                return
-            data = data[sent:]
-        buffered(self, data)
-
-    write.writes_at_once = True
-    tcp.Connection.write = write
