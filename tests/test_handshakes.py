@@ -113,3 +113,57 @@ def test_releasing_is_applied_once(monkeypatch):
     release_finished_websockets()
 
     assert Server.application_checker is once
+
+
+class _TimedSocket:
+    """A connection that notes when daphne's timeout checker looked at it."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.checked: list[float] = []
+
+    def check_timeouts(self):
+        self.checked.append(self.clock.seconds())
+
+
+def test_timeouts_are_checked_a_slice_at_a_time_and_every_socket_once_a_round(monkeypatch):
+    from daphne import server as daphne_server
+    from twisted.internet.task import Clock
+
+    from lobby_site.handshakes import TIMEOUT_SLICES, check_timeouts_in_slices
+
+    clock = Clock()  # Twisted's own deterministic reactor clock
+    monkeypatch.setattr(daphne_server.Server, "timeout_checker", daphne_server.Server.timeout_checker)
+    monkeypatch.setattr(daphne_server, "reactor", clock)
+    check_timeouts_in_slices()
+    sockets = [_TimedSocket(clock) for _ in range(100)]
+    server = _server_with({socket: {} for socket in sockets})
+
+    server.timeout_checker()
+    assert sum(len(socket.checked) for socket in sockets) == 100 // TIMEOUT_SLICES  # one slice, not all
+    clock.pump([2 / TIMEOUT_SLICES] * (TIMEOUT_SLICES - 1))  # the rest of the 2 s round
+
+    assert [len(socket.checked) for socket in sockets] == [1] * 100
+    assert max(max(socket.checked) for socket in sockets) < 2
+
+
+def test_a_socket_closed_during_the_round_is_not_checked(monkeypatch):
+    from daphne import server as daphne_server
+    from twisted.internet.task import Clock
+
+    from lobby_site.handshakes import TIMEOUT_SLICES, check_timeouts_in_slices
+
+    clock = Clock()
+    monkeypatch.setattr(daphne_server.Server, "timeout_checker", daphne_server.Server.timeout_checker)
+    monkeypatch.setattr(daphne_server, "reactor", clock)
+    check_timeouts_in_slices()
+    sockets = [_TimedSocket(clock) for _ in range(100)]
+    server = _server_with({socket: {} for socket in sockets})
+    server.timeout_checker()
+    unchecked = [socket for socket in sockets if not socket.checked]
+    for socket in unchecked:
+        del server.connections[socket]
+
+    clock.pump([2 / TIMEOUT_SLICES] * (TIMEOUT_SLICES - 1))
+
+    assert [socket.checked for socket in unchecked] == [[]] * len(unchecked)
