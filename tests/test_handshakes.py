@@ -1,11 +1,13 @@
-"""A new WebSocket's settings dump is formatted only when a debug line shows it (lobby_site/handshakes.py)."""
+"""What lobby_site/handshakes.py changes in daphne: a new WebSocket's settings dump is formatted
+only when a debug line shows it, finished sockets are released, timeouts are checked in slices."""
 
 import pprint
 
+import pytest
 from autobahn.websocket import protocol as autobahn_protocol
 from twisted.logger import formatEvent
 
-from lobby_site.handshakes import format_autobahn_settings_lazily
+from lobby_site.handshakes import TIMEOUT_SLICES, format_autobahn_settings_lazily
 
 SETTINGS = [("openHandshakeTimeout", 5, "WebSocketFactory"), ("failByDrop", False, "WebSocketFactory")]
 
@@ -126,18 +128,25 @@ class _TimedSocket:
         self.checked.append(self.clock.seconds())
 
 
-def test_timeouts_are_checked_a_slice_at_a_time_and_every_socket_once_a_round(monkeypatch):
+@pytest.fixture
+def sliced_server(monkeypatch):
+    """Daphne's `Server` with 100 connections, its timeout round in slices, on Twisted's own
+    deterministic reactor clock: (server, sockets, clock)."""
     from daphne import server as daphne_server
     from twisted.internet.task import Clock
 
-    from lobby_site.handshakes import TIMEOUT_SLICES, check_timeouts_in_slices
+    from lobby_site.handshakes import check_timeouts_in_slices
 
-    clock = Clock()  # Twisted's own deterministic reactor clock
+    clock = Clock()
     monkeypatch.setattr(daphne_server.Server, "timeout_checker", daphne_server.Server.timeout_checker)
     monkeypatch.setattr(daphne_server, "reactor", clock)
     check_timeouts_in_slices()
     sockets = [_TimedSocket(clock) for _ in range(100)]
-    server = _server_with({socket: {} for socket in sockets})
+    return _server_with({socket: {} for socket in sockets}), sockets, clock
+
+
+def test_timeouts_are_checked_a_slice_at_a_time_and_every_socket_once_a_round(sliced_server):
+    server, sockets, clock = sliced_server
 
     server.timeout_checker()
     assert sum(len(socket.checked) for socket in sockets) == 100 // TIMEOUT_SLICES  # one slice, not all
@@ -147,18 +156,8 @@ def test_timeouts_are_checked_a_slice_at_a_time_and_every_socket_once_a_round(mo
     assert max(max(socket.checked) for socket in sockets) < 2
 
 
-def test_a_socket_closed_during_the_round_is_not_checked(monkeypatch):
-    from daphne import server as daphne_server
-    from twisted.internet.task import Clock
-
-    from lobby_site.handshakes import TIMEOUT_SLICES, check_timeouts_in_slices
-
-    clock = Clock()
-    monkeypatch.setattr(daphne_server.Server, "timeout_checker", daphne_server.Server.timeout_checker)
-    monkeypatch.setattr(daphne_server, "reactor", clock)
-    check_timeouts_in_slices()
-    sockets = [_TimedSocket(clock) for _ in range(100)]
-    server = _server_with({socket: {} for socket in sockets})
+def test_a_socket_closed_during_the_round_is_not_checked(sliced_server):
+    server, sockets, clock = sliced_server
     server.timeout_checker()
     unchecked = [socket for socket in sockets if not socket.checked]
     for socket in unchecked:
