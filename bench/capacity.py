@@ -12,13 +12,17 @@ Configurations:
 
     .venv/bin/python bench/capacity.py --players 40,200 --duration 20 [--config default|nginx-pg-redis|both]
         [--think 3] [--warmup 5] [--spawn-rate 50] [--goal-ms 250] [--no-baseline] [--server-env KEY=VALUE ...]
-        [--spectators 0,200] [--rematch] [--repeat 1]
+        [--spectators 0,200] [--rematch] [--repeat 1] [--together]
 
 `--spectators` runs every player count once per spectator count, so watched and unwatched
 games are measured side by side. The spectators are a second loadtest process (`--players 0
 --spectators N`, which finds the games in the lobby's live list and spreads over at most 50).
 `--rematch`: the bots of a finished game play its rematch, and the spectators' sockets follow
 their table to it (`?follow=1`) instead of opening new ones on the next game.
+
+`--together` runs the spectator counts of a step at the same time, each against servers of its
+own (the watched game and the unwatched one then meet the shared machine's slow spells in the
+same window); it leaves the relay baseline out.
 
 `--repeat N` runs every step N times, the spectator counts taking turns (0, 200, 0, 200, …), and
 also reports each step's p99 over the moves of all N runs pooled: a p99 of one run of a single
@@ -347,16 +351,58 @@ def run_relay(servers: Servers, players: int, args) -> tuple[dict, dict]:
     return result, sampler.over(*result.pop("window"))
 
 
-def step(config: str, players: int, spectators: int, args, run_dir: Path, run: int = 0) -> dict:
+def step_name(config: str, players: int, spectators: int, args, run: int) -> str:
+    return f"{config}-{players}" + (f"-{spectators}w" if spectators else "") + (f"-run{run}" if args.repeat > 1 else "")
+
+
+def game_row(servers: Servers, tmp: Path, config: str, players: int, spectators: int, args, run_dir: Path,
+             run: int) -> dict:
+    """Run the loadtest of one step against servers already started; return the step's row."""
     row = {"config": config, "players": players, "spectators": spectators, "run": run}
-    name = f"{config}-{players}" + (f"-{spectators}w" if spectators else "") + (f"-run{run}" if args.repeat > 1 else "")
+    name = step_name(config, players, spectators, args, run)
     row["latencies_file"] = str(run_dir / f"latencies-{name}.txt")
-    with tempfile.TemporaryDirectory() as tmp, Servers(config, GAME_APP, args.server_env, Path(tmp)) as servers:
-        summary, usage = run_loadtest(servers, players, spectators, args, run_dir / f"loadtest-{name}.log",
-                                      Path(row["latencies_file"]))
-        for log in Path(tmp).glob("*.log"):
-            shutil.copy(log, run_dir / f"{name}-{log.name}")
+    summary, usage = run_loadtest(servers, players, spectators, args, run_dir / f"loadtest-{name}.log",
+                                  Path(row["latencies_file"]))
+    for log in tmp.glob("*.log"):
+        shutil.copy(log, run_dir / f"{name}-{log.name}")
     row.update(summary=summary, usage=usage)
+    return row
+
+
+def steps_together(config: str, players: int, watchers: list[int], args, run_dir: Path, run: int) -> list[dict]:
+    """`--together`: one set of servers per spectator count, all loaded at the same time.
+
+    Run one after another, a watched and an unwatched game each met whatever the shared
+    machine was doing in their own minutes, and its slow spells set their p99s. Side by side in
+    one window, both meet the same spells: what still differs is what the spectators cost.
+    """
+    with contextlib.ExitStack() as stack:
+        started = []
+        for spectators in watchers:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            started.append((spectators, tmp, stack.enter_context(Servers(config, GAME_APP, args.server_env, tmp))))
+        rows: dict[int, dict] = {}
+        failures: list[BaseException] = []
+
+        def load(spectators: int, tmp: Path, servers: Servers) -> None:
+            try:
+                rows[spectators] = game_row(servers, tmp, config, players, spectators, args, run_dir, run)
+            except BaseException as error:  # re-raised below, in the main thread
+                failures.append(error)
+
+        threads = [threading.Thread(target=load, args=setup) for setup in started]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+    return [rows[spectators] for spectators in watchers]
+
+
+def step(config: str, players: int, spectators: int, args, run_dir: Path, run: int = 0) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, Servers(config, GAME_APP, args.server_env, Path(tmp)) as servers:
+        row = game_row(servers, Path(tmp), config, players, spectators, args, run_dir, run)
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp, Servers(config, RELAY_APP, args.server_env, Path(tmp)) as servers:
             relay, relay_usage = run_relay(servers, players, args)
@@ -449,7 +495,12 @@ def main() -> None:
                         help="comma-separated spectator counts: each player count is run once with each")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run every step this many times, the spectator counts taking turns, and pool the moves")
+    parser.add_argument("--together", action="store_true",
+                        help="run each step's spectator counts at the same time, each on servers of its own "
+                             "(no relay baseline)")
     args = parser.parse_args()
+    if args.together:
+        args.baseline = False
     args.server_env = dict(item.split("=", 1) for item in args.server_env)
     counts = [int(n) for n in args.players.split(",")]
     if any(n < 4 or n % 4 for n in counts):
@@ -470,6 +521,11 @@ def main() -> None:
     for config in configs:
         for players in counts:
             for run in range(args.repeat):
+                if args.together:
+                    for row in steps_together(config, players, watchers, args, run_dir, run):
+                        rows.append(row)
+                        print(table_row(row), flush=True)
+                    continue
                 for spectators in watchers:
                     row = step(config, players, spectators, args, run_dir, run)
                     rows.append(row)

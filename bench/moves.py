@@ -9,6 +9,7 @@ layer) and for PostgreSQL + Redis.
 
     .venv/bin/python bench/moves.py [--rooms 25] [--rounds 2] [--config default|pg-redis|both]
         [--profile]   # run the game server under pyinstrument; the report goes to bench/out/
+        [--pairs N]   # N relay-then-games pairs per configuration, and the median of their ratios
         [--no-batch]  # bots get one frame per message, as clients that do not ask for batches
         [--server-env KEY=VALUE ...]  # settings for the game server, e.g. DB_THREADS=4
 """
@@ -246,6 +247,9 @@ def main():
     parser.add_argument("--relay-messages", type=int, default=200, help="messages per relay group")
     parser.add_argument("--config", choices=["default", "pg-redis", "both"], default="both")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="measure relay then games this many times per configuration, each pair on fresh "
+                             "servers, and print the median ratio: on a shared machine one pair's ratio swings")
     parser.add_argument("--server-env", nargs="*", default=[], metavar="KEY=VALUE",
                         help="settings for the game server only (e.g. DB_THREADS=4)")
     parser.add_argument("--batch", action=argparse.BooleanOptionalAction, default=True,
@@ -254,32 +258,45 @@ def main():
     configs = ["default", "pg-redis"] if args.config == "both" else [args.config]
     OUT.mkdir(exist_ok=True)
     for name in configs:
-        with tempfile.TemporaryDirectory() as tmp, configuration(name, tmp) as env:
-            print(f"{name}: {args.rooms} rooms of {SEATS} bots, one daphne process")
-            with Daphne(env, app="bench.relay_asgi:application") as relay_server:
-                relay_cpu = cpu_seconds(relay_server.process.pid)
-                relays, relay_s, relay_lat = asyncio.run(run_relay(relay_server.ws_url, args.rooms, args.relay_messages))
-                relay_cpu = cpu_seconds(relay_server.process.pid) - relay_cpu
-            profile_args = ()
-            if args.profile:
-                profile_args = ("-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(OUT / f"profile-{name}.txt"))
-            game_env = {**env, **dict(item.split("=", 1) for item in args.server_env)}
-            server = Daphne(game_env, python_args=profile_args).start()
-            try:
-                moves, game_s, game_lat, game_cpu = asyncio.run(
-                    run_games(server.ws_url, args.rooms, args.rounds, args.batch, server.process.pid))
-            finally:
-                server.interrupt()
-            relay_rate = report("relay", relays, relay_s, relay_lat)
-            game_rate = report("game", moves, game_s, game_lat)
-            print(f"  ratio game moves/s / relays/s = {game_rate / relay_rate:.3f} (goal 0.5)")
-            relay_ms, move_ms = 1000 * relay_cpu / relays, 1000 * game_cpu / moves
-            print(f"  server CPU: {move_ms:.2f} ms a move, {relay_ms:.2f} ms a relay "
-                  f"(ratio {relay_ms / move_ms:.3f}; {100 * game_cpu / game_s:.0f}% and "
-                  f"{100 * relay_cpu / relay_s:.0f}% of a core)")
-            if args.profile:
-                print(f"  profile: {OUT / f'profile-{name}.txt'}")
+        ratios, cpu_ratios = [], []
+        for pair in range(args.pairs):
+            with tempfile.TemporaryDirectory() as tmp, configuration(name, tmp) as env:
+                label = f" (pair {pair + 1} of {args.pairs})" if args.pairs > 1 else ""
+                print(f"{name}: {args.rooms} rooms of {SEATS} bots, one daphne process{label}")
+                ratio, cpu_ratio = relay_then_games(name, env, args)
+                ratios.append(ratio)
+                cpu_ratios.append(cpu_ratio)
+        if args.pairs > 1:
+            print(f"{name}: ratio per pair {', '.join(f'{r:.3f}' for r in ratios)}; median "
+                  f"{statistics.median(ratios):.3f} (goal 0.5); CPU ratio median {statistics.median(cpu_ratios):.3f}")
 
+
+def relay_then_games(name: str, env: dict, args) -> tuple[float, float]:
+    """Measure the relay, then the games, on fresh servers; print both; return the two ratios."""
+    with Daphne(env, app="bench.relay_asgi:application") as relay_server:
+        relay_cpu = cpu_seconds(relay_server.process.pid)
+        relays, relay_s, relay_lat = asyncio.run(run_relay(relay_server.ws_url, args.rooms, args.relay_messages))
+        relay_cpu = cpu_seconds(relay_server.process.pid) - relay_cpu
+    profile_args = ()
+    if args.profile:
+        profile_args = ("-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(OUT / f"profile-{name}.txt"))
+    game_env = {**env, **dict(item.split("=", 1) for item in args.server_env)}
+    server = Daphne(game_env, python_args=profile_args).start()
+    try:
+        moves, game_s, game_lat, game_cpu = asyncio.run(
+            run_games(server.ws_url, args.rooms, args.rounds, args.batch, server.process.pid))
+    finally:
+        server.interrupt()
+    relay_rate = report("relay", relays, relay_s, relay_lat)
+    game_rate = report("game", moves, game_s, game_lat)
+    print(f"  ratio game moves/s / relays/s = {game_rate / relay_rate:.3f} (goal 0.5)")
+    relay_ms, move_ms = 1000 * relay_cpu / relays, 1000 * game_cpu / moves
+    print(f"  server CPU: {move_ms:.2f} ms a move, {relay_ms:.2f} ms a relay "
+          f"(ratio {relay_ms / move_ms:.3f}; {100 * game_cpu / game_s:.0f}% and "
+          f"{100 * relay_cpu / relay_s:.0f}% of a core)")
+    if args.profile:
+        print(f"  profile: {OUT / f'profile-{name}.txt'}")
+    return game_rate / relay_rate, relay_ms / move_ms
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,9 @@
 """The bare Channels baseline for bench/moves.py: a consumer that relays each message to
 its group, with the project's settings (same channel layer, same process tuning as
-lobby_site/asgi.py — garbage collector, thread switching, finished sockets released: without
-them the baseline stalls on collections at a few thousand sockets and flatters the game
-server), and nothing else."""
+lobby_site/asgi.py — garbage collector, thread switching, and daphne's patches for finished
+sockets, keepalive pings and timeout rounds: without them the baseline stalls on collections
+and on daphne's once-a-round walks over every socket at a few thousand sockets, and flatters
+the game server), and nothing else."""
 
 import os
 
@@ -15,7 +16,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from lobby_site.handshakes import release_finished_websockets  # noqa: E402
+from lobby_site.handshakes import (  # noqa: E402
+    check_timeouts_in_slices, format_autobahn_settings_lazily, release_finished_websockets, spread_keepalive_pings)
 from lobby_site.tuning import tune_serving_process  # noqa: E402
 
 
@@ -36,5 +38,8 @@ class RelayConsumer(AsyncWebsocketConsumer):
 
 
 application = ProtocolTypeRouter({"websocket": URLRouter([path("ws/relay/<int:group>/", RelayConsumer.as_asgi())])})
+format_autobahn_settings_lazily()
 release_finished_websockets()
+spread_keepalive_pings()
+check_timeouts_in_slices()
 tune_serving_process()
