@@ -19,6 +19,7 @@ from django.conf import settings
 from game import services
 from lobby_site import metrics
 from game.watchers import (
+    player_command,
     read_shared,
     roommates_shared,
     spectator_counted,
@@ -219,7 +220,8 @@ class GameConsumer(Consumer):
         each after the last is done.
         """
         while (text_data := await self.commands.get()) is not CLOSED:
-            await self._command(text_data)
+            async with player_command():  # the spectators' copies make way for it
+                await self._command(text_data)
 
     async def _command(self, text_data: str | None) -> None:
         try:

@@ -153,6 +153,8 @@ SPECTATOR_DELAY = 0.02  # seconds
 # two such turns (see `WatchRelay`).
 SPECTATOR_CHUNK = 16
 SPECTATOR_PAUSE = 0.001  # seconds
+# The longest a chunk of spectators' copies waits for the players' commands in flight (see `_Turns`).
+SPECTATOR_YIELD = 0.005  # seconds
 # How long a waiting room's change waits for the next ones before its spectators get ROOMMATES.
 ROOMMATES_SETTLE = 0.25  # seconds
 RELAY_RETRY = 1.0  # seconds before a relay whose layer failed receives again
@@ -303,23 +305,58 @@ async def fan_out(watchers: dict, send: Callable[[Any], Awaitable[None]]) -> Non
 
 
 class _Turns:
-    """The spectators' turns to send of one event loop (`spectator_turn`)."""
+    """The spectators' turns to send of one event loop (`spectator_turn`), and the players'
+    commands in flight there (`player_command`), which the turns make way for.
+
+    Why make way: a player's command is a service call on the ORM thread, and that thread
+    needs the interpreter's lock for its Python between database calls. While the loop
+    framed a chunk of copies the call waited for the lock, at every one of its database
+    calls, so a move that took 1 ms alone took 5–10 ms beside a watched change (the p99 of
+    a table with 200 spectators was 1.3× the same table's unwatched, both run at once:
+    bench/README.md, fourteenth session). A chunk that finds a command in flight now first
+    waits for it to be done, up to SPECTATOR_YIELD, and at most once per chunk: under
+    players who never stop, the spectators still get SPECTATOR_CHUNK copies every
+    SPECTATOR_YIELD + SPECTATOR_PAUSE.
+    """
 
     def __init__(self):
         self.lock = asyncio.Lock()
         self.taken = 0
+        self.made_way = False  # this chunk has waited for the players once already
+        self.players_busy = 0
+        self.players_done = asyncio.Event()
+        self.players_done.set()
 
     async def __aenter__(self) -> None:
         await self.lock.acquire()
+        if self.players_busy and not self.made_way:
+            self.made_way = True
+            try:
+                await asyncio.wait_for(self.players_done.wait(), SPECTATOR_YIELD)
+            except TimeoutError:
+                pass
+            except BaseException:
+                self.lock.release()
+                raise
 
     async def __aexit__(self, error_type, error, traceback) -> None:
         try:
             if error_type is None:
                 self.taken += 1
                 if self.taken % SPECTATOR_CHUNK == 0:
+                    self.made_way = False
                     await asyncio.sleep(SPECTATOR_PAUSE)  # those still waiting go after the players' frames
         finally:
             self.lock.release()
+
+    def player_began(self) -> None:
+        self.players_busy += 1
+        self.players_done.clear()
+
+    def player_ended(self) -> None:
+        self.players_busy -= 1
+        if not self.players_busy:
+            self.players_done.set()
 
 
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
@@ -340,6 +377,20 @@ def spectator_turn() -> _Turns:
     if turns is None:
         turns = _turns[loop] = _Turns()
     return turns
+
+
+class player_command:
+    """`async with player_command():` around a seat's command, so that the spectators' copies
+    sent meanwhile on this loop make way for it (`_Turns`)."""
+
+    __slots__ = ("turns",)
+
+    async def __aenter__(self) -> None:
+        self.turns = spectator_turn()
+        self.turns.player_began()
+
+    async def __aexit__(self, error_type, error, traceback) -> None:
+        self.turns.player_ended()
 
 
 _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, WatchRelay]] = weakref.WeakKeyDictionary()

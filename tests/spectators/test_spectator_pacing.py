@@ -75,3 +75,37 @@ async def test_spectators_woken_together_take_their_turns_with_a_player_in_betwe
     await asyncio.gather(*followers)
     assert order.index("player") <= watchers.SPECTATOR_CHUNK, order
     assert sorted(order) == sorted(["player", *(f"spectator {index}" for index in range(len(followers)))])
+
+
+async def test_the_spectators_copies_wait_while_a_players_command_is_in_flight(monkeypatch):
+    monkeypatch.setattr(watchers, "SPECTATOR_YIELD", 10.0)  # only the command's end lets them go
+    order: list[str] = []
+
+    async def send(watcher: int) -> None:
+        order.append(f"spectator {watcher}")
+
+    command = watchers.player_command()
+    await command.__aenter__()  # a seat's move, at the database
+    fanning = asyncio.create_task(fan_out(dict.fromkeys(range(2 * watchers.SPECTATOR_CHUNK)), send))
+    await asyncio.sleep(0.05)
+    assert order == []
+    await command.__aexit__(None, None, None)
+    order.append("player done")
+    await asyncio.wait_for(fanning, 5)
+    assert order[0] == "player done"
+    assert len(order) == 2 * watchers.SPECTATOR_CHUNK + 1
+
+
+async def test_players_who_never_stop_still_let_the_spectators_through_a_chunk_at_a_time(monkeypatch):
+    monkeypatch.setattr(watchers, "SPECTATOR_YIELD", 0.002)
+    sent: list[int] = []
+
+    async def send(watcher: int) -> None:
+        sent.append(watcher)
+
+    async with watchers.player_command():  # a command in flight for the whole fan-out
+        await asyncio.wait_for(fan_out(dict.fromkeys(range(3 * watchers.SPECTATOR_CHUNK)), send), 5)
+        assert sent == list(range(3 * watchers.SPECTATOR_CHUNK))
+        assert watchers.spectator_turn().players_busy == 1
+    assert watchers.spectator_turn().players_busy == 0
+    assert watchers.spectator_turn().players_done.is_set()
