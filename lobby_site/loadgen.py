@@ -34,6 +34,7 @@ SEATS = 4
 RECENT = 5.0  # seconds of history behind the progress bar's moves/s and p99
 RETRY_PAUSE = 1.0  # seconds before a bot whose lobby call failed tries again
 FOLLOW_WAIT = 30.0  # seconds a following spectator waits after a game's end for its rematch
+SEATED_WAIT = 30.0  # seconds the measured window waits at most for the last bots to be seated
 
 
 def raise_open_file_limit() -> int:
@@ -193,6 +194,11 @@ class Bot:
         self.rng = random.Random(None if config.seed is None else config.seed + index)
         self.seat: SeatClient | None = None
         self.stopped = False  # set when the run ends: no new seat after the current game
+        self.seated = False  # a seat socket of this bot has said CONNECTED once
+
+    def seated_now(self) -> bool:
+        self.seated = self.seated or (self.seat is not None and self.seat.connected.is_set())
+        return self.seated
 
     async def run(self) -> None:
         seat = None  # (room_id, token) of the next game: its rematch's, or one the matchmaker finds
@@ -343,6 +349,7 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
         for index in range(config.spectators):
             tasks.append(asyncio.create_task(watch_games(index, config, stats)))
             await asyncio.sleep(1 / spawn_rate)
+        await all_seated(bots, stats, SEATED_WAIT)
         await asyncio.sleep(warmup)
         stats.open_window()
         await asyncio.sleep(duration)
@@ -354,6 +361,22 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def all_seated(bots: list[Bot], stats: Stats, limit: float) -> None:
+    """Return once every bot has been seated (its seat socket CONNECTED), or a connection has
+    failed (the run fails anyway), or after `limit` s.
+
+    Why the warmup counts from here, not from the last bot spawned: under load the lobby's
+    join runs seconds behind the spawning, and the last tables' games began inside the
+    window, their greetings and deals (not moves) holding up the moves already playing (at
+    2,500 players behind nginx, 0.9 s at the window's first second: bench/README.md,
+    fourteenth session). A bot that never gets a seat is a connection failure, counted as such.
+    """
+    deadline = time.monotonic() + limit
+    while (not all(bot.seated_now() for bot in bots) and not stats.connect_failures
+           and time.monotonic() < deadline):
+        await asyncio.sleep(0.25)
 
 
 def summary(stats: Stats, config: LoadConfig, *, client_cpu_pct: float) -> dict:

@@ -10,6 +10,8 @@ import pytest
 
 from lobby_site.bot import choose_answer
 from lobby_site.client import CLOSE_UNAUTHORIZED, LobbyClient, SeatClient, ServerError
+from lobby_site.loadgen import LoadConfig, Stats, run_load
+from lobby_site.wire import ServerCmd
 from tests.game.servers import game_row
 from tests.servers import ROOT, Daphne, postgres_database, server_env
 
@@ -128,6 +130,26 @@ def test_loadtest_keeps_eight_bots_playing(server, tmp_path):
     assert len(moves) == summary["moves"]
     assert all(started < sent < time.time() for sent, _ in moves)
     assert abs(max(latency for _, latency in moves) - summary["max_ms"]) <= 0.05
+
+
+async def test_loadtest_opens_its_window_only_once_every_bot_is_seated(server):
+    """Tables still being seated (greetings and deals, not moves) stay out of the measured window."""
+    stats = Stats(players=8)
+    seated_at: list[float] = []
+    record_frame = stats.record_frame
+
+    def noting_seats(frame: dict) -> None:
+        if frame["cmd"] == ServerCmd.CONNECTED:
+            seated_at.append(time.perf_counter())
+        record_frame(frame)
+
+    stats.record_frame = noting_seats  # what each bot's seat socket reports its frames to
+    config = LoadConfig(base_url=server.ws_url, players=8, think=0.05, seed=3)
+    # Spawned within a few milliseconds, the bots are seated well after the last one is spawned.
+    await asyncio.wait_for(run_load(config, stats, spawn_rate=1000, warmup=0, duration=1), 120)
+    assert len(seated_at) >= 8
+    assert stats.window is not None and stats.window[0] >= sorted(seated_at)[7]
+    assert stats.moves > 0
 
 
 def test_loadtest_fails_when_it_cannot_connect():
