@@ -311,12 +311,12 @@ class _Turns:
     Why make way: a player's command is a service call on the ORM thread, and that thread
     needs the interpreter's lock for its Python between database calls. While the loop
     framed a chunk of copies the call waited for the lock, at every one of its database
-    calls, so a move that took 1 ms alone took 5–10 ms beside a watched change (the p99 of
-    a table with 200 spectators was 1.3× the same table's unwatched, both run at once:
-    bench/README.md, fourteenth session). A chunk that finds a command in flight now first
-    waits for it to be done, up to SPECTATOR_YIELD, and at most once per chunk: under
-    players who never stop, the spectators still get SPECTATOR_CHUNK copies every
-    SPECTATOR_YIELD + SPECTATOR_PAUSE.
+    calls. With 200 spectators, both tables run at once, the watched table's p99 was 1.23×
+    the unwatched one's before this and 1.06× after (bench/README.md, fourteenth session).
+
+    A chunk that finds a command in flight first waits for it to be done, up to
+    SPECTATOR_YIELD, and at most once per chunk: under players who never stop, the
+    spectators still get SPECTATOR_CHUNK copies every SPECTATOR_YIELD + SPECTATOR_PAUSE.
     """
 
     def __init__(self):
