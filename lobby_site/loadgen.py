@@ -196,7 +196,9 @@ class Bot:
         self.stopped = False  # set when the run ends: no new seat after the current game
         self.seated = False  # a seat socket of this bot has said CONNECTED once
 
-    def seated_now(self) -> bool:
+    def has_been_seated(self) -> bool:
+        """Whether a seat socket of this bot has said CONNECTED; looked at by polling (`all_seated`),
+        so that no frame pays for a callback."""
         self.seated = self.seated or (self.seat is not None and self.seat.connected.is_set())
         return self.seated
 
@@ -374,7 +376,7 @@ async def all_seated(bots: list[Bot], stats: Stats, limit: float) -> None:
     fourteenth session). A bot that never gets a seat is a connection failure, counted as such.
     """
     deadline = time.monotonic() + limit
-    while (not all(bot.seated_now() for bot in bots) and not stats.connect_failures
+    while (not all(bot.has_been_seated() for bot in bots) and not stats.connect_failures
            and time.monotonic() < deadline):
         await asyncio.sleep(0.25)
 

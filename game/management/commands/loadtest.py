@@ -7,7 +7,8 @@ SECRET_KEY. A move is an answer to a prompt that the server accepted; its latenc
 sending the answer to the first message on that seat's socket holding a frame numbered after
 the answered prompt (the first frame of the change). Moves are counted in a window that opens
 once every bot has been spawned and seated (its seat socket CONNECTED; at most 30 s are waited
-for the last ones, none once a connection failed) and `--warmup` has passed, and lasts `--duration` seconds.
+for the last ones, none once a connection failed) and `--warmup` has passed, and lasts
+`--duration` seconds.
 A live progress bar (stderr) shows moves/s and p99 over the last 5 s. The last stdout line is
 a JSON summary; the exit status is 1 when any error, msg_id gap or failed connection occurred.
 """
@@ -38,7 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--players", type=int, required=True, help="bots to keep seated (rounded up to 4s)")
         parser.add_argument("--think", type=float, default=3.0, help="seconds before answering a prompt (±20%%)")
         parser.add_argument("--duration", type=float, required=True, help="seconds of measuring")
-        parser.add_argument("--warmup", type=float, default=0.0, help="seconds after the last bot is seated before measuring")
+        parser.add_argument("--warmup", type=float, default=0.0,
+                            help="seconds after the last bot is seated before measuring")
         parser.add_argument("--spawn-rate", type=float, default=50.0, help="bots started per second")
         parser.add_argument("--batch", action=argparse.BooleanOptionalAction, default=True,
                             help="ask the server for batched messages (HELLO batch)")
