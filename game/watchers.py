@@ -10,6 +10,7 @@ move of every game of the process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -332,10 +333,10 @@ class _Turns:
         if self.players_busy and not self.made_way:
             self.made_way = True
             try:
-                await asyncio.wait_for(self.players_done.wait(), SPECTATOR_YIELD)
-            except TimeoutError:
-                pass
-            except BaseException:
+                # Past SPECTATOR_YIELD the chunk goes anyway: spectators must not starve.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.players_done.wait(), SPECTATOR_YIELD)
+            except BaseException:  # cancelled while waiting: the turn was never taken
                 self.lock.release()
                 raise
 
