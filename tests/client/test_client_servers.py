@@ -1,6 +1,7 @@
 """The protocol client and `manage.py loadtest` against a real daphne on PostgreSQL."""
 
 import asyncio
+import gc
 import json
 import subprocess
 import sys
@@ -150,6 +151,25 @@ async def test_loadtest_opens_its_window_only_once_every_bot_is_seated(server):
     assert len(seated_at) >= 8
     assert stats.window is not None and stats.window[0] >= sorted(seated_at)[7]
     assert stats.moves > 0
+
+
+async def test_loadtest_keeps_its_own_garbage_collections_out_of_the_window_it_measures(server):
+    """A collection pauses every bot, and the pause would be counted as the server's move latency."""
+    stats = Stats(players=4)
+    collector_on: list[bool] = []
+    record_answer = stats.record_answer
+
+    def noting_the_collector(latency, error):
+        if stats.measuring():
+            collector_on.append(gc.isenabled())
+        record_answer(latency, error)
+
+    stats.record_answer = noting_the_collector
+    config = LoadConfig(base_url=server.ws_url, players=4, think=0.05, seed=5)
+    assert gc.isenabled()
+    await asyncio.wait_for(run_load(config, stats, spawn_rate=1000, warmup=0, duration=1), 120)
+    assert collector_on and not any(collector_on)
+    assert gc.isenabled()  # and on again once the window closed
 
 
 def test_loadtest_fails_when_it_cannot_connect():
