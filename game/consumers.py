@@ -314,10 +314,15 @@ class GameConsumer(Consumer):
             await self.close(code=LEFT_CLOSE)
 
     async def roommates_changed(self, event):
-        """Send ROOMMATES to this connection while the room still waits (`roommates.changed`)."""
+        """Send ROOMMATES to this connection while the room still waits (`roommates.changed`).
+
+        Every seat connection of the room here hears the change at once: one read serves them
+        all (a room filling up read its roommates once per connection per change, ~14 reads a
+        table at 2,000 players behind nginx: bench/README.md, fifteenth session).
+        """
         if self.seat is None:
             return
-        data = await game_service(services.roommates_data)(room_id=self.room_id)
+        data = await roommates_shared(self.room_id)
         if data is not None:
             await self.send_frame(services.messages.roommates_frame(data))
 

@@ -1,9 +1,16 @@
 """GameConsumer against the real consumer, database and channel layer (memory and Redis)."""
 
+import asyncio
+import threading
+
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 import game.consumers
+import game.services
+from lobby_site.consumers import game_service
+from rooms.notify import room_group
 from game.engine import NAME_OPTIONS, parse_card, parse_cards
 from game.models import Game, GameLog
 from rooms.models import Room
@@ -109,6 +116,36 @@ async def test_roommates_are_pushed_periodically_until_the_game_begins(make_room
         await seat.quiet(0.5)
         begun = next(k for k, f in enumerate(seat.frames) if f["cmd"] == "GAME_BEGIN")
         assert all(f["cmd"] != "ROOMMATES" for f in seat.frames[begun:])
+
+
+async def test_a_waiting_rooms_change_is_read_once_for_all_its_connections_in_the_process(make_room, connect,
+                                                                                        settings, monkeypatch):
+    settings.ROOMMATE_INTERVAL = 60  # no periodic push meanwhile
+    room_id, tokens = await make_room(5, humans=4)
+    seats = [await connect(room_id, token) for token in tokens]
+    for seat in seats:
+        await seat.hello()
+    for seat in seats:
+        await seat.drain(0.3)
+    reads = []
+    read = game.services.roommates_data
+    monkeypatch.setattr(game.services, "roommates_data", lambda **kw: reads.append(kw) or read(**kw))
+    held, released = threading.Event(), threading.Event()
+
+    def busy():  # the database thread is busy while the change reaches every connection
+        held.set()
+        released.wait(10)
+
+    blocker = asyncio.create_task(game_service(busy)())
+    await asyncio.to_thread(held.wait, 10)
+    await get_channel_layer().group_send(room_group(room_id), {"type": "roommates.changed"})
+    await asyncio.sleep(0.3)
+    released.set()
+    await blocker
+
+    for seat in seats:
+        assert (await seat.expect("ROOMMATES"))["payload"]["data"]["needed"] == 1
+    assert len(reads) == 1
 
 
 async def test_get_roommates_answers_the_connection(make_room, connect):
