@@ -353,8 +353,8 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
             tasks.append(asyncio.create_task(watch_games(index, config, stats)))
             await asyncio.sleep(1 / spawn_rate)
         await all_seated(bots, stats, SEATED_WAIT)
-        await asyncio.sleep(warmup)
-        with collector_paused():
+        with collector_paused():  # from before the warmup, which absorbs the collection made first
+            await asyncio.sleep(warmup)
             stats.open_window()
             await asyncio.sleep(duration)
             stats.close_window()
@@ -372,12 +372,13 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
 def collector_paused():
     """Keep the load generator's own garbage collector out of the window it measures.
 
-    The bots' working set (a few hundred asyncio objects each: sleeps, reads, futures) is
+    The bots' working set (about seventy asyncio objects each: sleeps, reads, futures) is
     remade every think time, so it is always young: a collection of the youngest generation
     walked ~200,000 objects at 3,000 players and paused every bot 100–330 ms, and each such
     pause was counted as the server's move latency (bench/README.md, fifteenth session).
-    Objects are still freed by reference counting; only cyclic garbage waits, and the
-    collector, run once before the window, runs again as it closes.
+    Objects are still freed by reference counting; only cyclic garbage waits. The collector
+    runs once before the warmup (a full collection: 0.3-0.7 s at those sizes, which a bot
+    answering then would also have counted) and again as the window closes.
     """
     gc.collect()
     was_enabled = gc.isenabled()
