@@ -8,7 +8,14 @@ loop as the game consumer does (the sends after commit go to the in-memory layer
 which nobody has joined). Prints the ORM thread's CPU time per call (`time.thread_time`, the
 service and its commit) and the wall time per call seen from the loop (the hop included).
 
-    .venv/bin/python bench/service.py [--rooms 25] [--moves 4000] [--database-url URL]
+`--tables N` also measures what seating a table costs, the services four players' arrival
+calls between two games (room_create, three room_join, four seat_hello, the presence writer's
+four connections_apply that end with the game's deal, and one connections_apply for the four
+sockets closed after GAME_OVER): the ORM thread's CPU and the queries of each, and their sum a
+table (bench/README.md, fifteenth session: at the capacity bench's edge, the tables seated
+between games took more of the ORM threads than the moves did).
+
+    .venv/bin/python bench/service.py [--rooms 25] [--moves 4000] [--tables 0] [--database-url URL]
 """
 
 import argparse
@@ -28,6 +35,7 @@ def main():
     parser.add_argument("--moves", type=int, default=4000)
     parser.add_argument("--warmup", type=int, default=200, help="moves left out of the figures")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument("--tables", type=int, default=0, help="tables seated after the moves (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{tmp}/service.sqlite3"
@@ -41,10 +49,21 @@ def main():
 
         call_command("migrate", verbosity=0)
         cpu, wall = asyncio.run(play(args.rooms, args.moves))
+        seating = asyncio.run(seat_tables(args.tables)) if args.tables else None
     cpu, wall = cpu[args.warmup:], wall[args.warmup:]
     print(f"game_answer, {len(cpu)} moves in rooms of 4 ({os.environ['DATABASE_URL'].split(':')[0]}): "
           f"ORM thread CPU mean {statistics.mean(cpu):.0f} µs, median {statistics.median(cpu):.0f} µs; "
           f"wall from the loop mean {statistics.mean(wall):.0f} µs")
+    if seating:
+        kept = args.tables - min(10, args.tables // 2)  # the first tables warm the caches up
+        total = 0.0
+        for name, (calls, queries) in seating.items():
+            calls = calls[-kept * len(calls) // args.tables:]
+            per_table = sum(calls) / kept
+            total += per_table
+            print(f"  {name:26} {len(calls) / kept:.0f} a table, ORM thread CPU mean {1e3 * statistics.mean(calls):.2f} ms,"
+                  f" {queries:.1f} queries a call: {1e3 * per_table:.1f} ms a table")
+        print(f"seating a table of 4, {kept} tables: ORM thread CPU {1e3 * total:.1f} ms a table")
 
 
 async def play(rooms: int, moves: int) -> tuple[list[float], list[float]]:
@@ -94,6 +113,51 @@ async def play(rooms: int, moves: int) -> tuple[list[float], list[float]]:
             cpu.append(1e6 * await database_sync_to_async(timed_answer)(call))
             wall.append(1e6 * (time.perf_counter() - started))
     return cpu, wall
+
+
+async def seat_tables(tables: int) -> dict[str, tuple[list[float], float]]:
+    """Seat `tables` tables of 4 as the lobby, the seat sockets and the presence writer do, then
+    close their sockets as after GAME_OVER; return each service's CPU times and queries a call."""
+    from channels.db import database_sync_to_async
+    from django.db import connection
+
+    from game.models import Game
+    from game.services import seat_hello
+    from rooms.models import Room
+    from rooms.services import connections_apply, room_create, room_join
+
+    cpu: dict[str, list[float]] = {}
+    queries: dict[str, int] = {}
+
+    def timed(name: str, service, **kwargs):
+        def counted(execute, sql, params, many, context):
+            queries[name] = queries.get(name, 0) + 1
+            return execute(sql, params, many, context)
+
+        started = time.thread_time()
+        with connection.execute_wrapper(counted):
+            result = service(**kwargs)
+        cpu.setdefault(name, []).append(time.thread_time() - started)
+        return result
+
+    def seat_table(k: int) -> None:
+        room, creator = timed("room_create", room_create, room_name=f"table {k}", num_of_players=4, user_name="bot0")
+        room_id = room["room_id"]
+        tokens = [creator["token"]]
+        for seat in range(1, 4):
+            tokens.append(timed("room_join", room_join, room_id=room_id, user_name=f"bot{seat}")[1]["token"])
+        hellos = [timed("seat_hello", seat_hello, room_id=room_id, token=token) for token in tokens]
+        channels = [f"table-{k}-{hello['seat']['seat']}" for hello in hellos]
+        for channel, hello in zip(channels, hellos):  # one a batch, as the writer does unless the thread is busy
+            timed("connections_apply (open)", connections_apply, opened=[(channel, hello["seat"]["player_id"])])
+        # The game is played elsewhere (the moves above); here it ends, and its four sockets close.
+        Game.objects.filter(room_id=room_id).update(status=Game.Status.FINISHED)
+        Room.objects.filter(pk=room_id).update(status=Room.Status.FINISHED)
+        timed("connections_apply (close)", connections_apply, closed=channels)
+
+    for k in range(tables):
+        await database_sync_to_async(seat_table)(k)
+    return {name: (calls, queries.get(name, 0) / len(calls)) for name, calls in cpu.items()}
 
 
 if __name__ == "__main__":
