@@ -357,7 +357,7 @@ async def run_load(config: LoadConfig, stats: Stats, *, spawn_rate: float, warmu
             await asyncio.sleep(warmup)
             stats.open_window()
             await asyncio.sleep(duration)
-            stats.close_window()
+            stats.close_window()  # before the collector is back on
     finally:
         stats.close_window()
         for bot in bots:

@@ -7,6 +7,11 @@ import pytest
 
 from game.watchers import read_shared
 
+# The reads here touch no table, but a shared read goes through `database_sync_to_async`, which
+# looks at the ORM thread's connection first: run after a test that left that connection open,
+# without database access it failed with "Database access not allowed".
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 class Reads:
     """A read that counts its calls and can be held once it has begun."""
