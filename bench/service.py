@@ -10,7 +10,7 @@ service and its commit) and the wall time per call seen from the loop (the hop i
 
 `--tables N` also measures what seating a table costs, the services four players' arrival
 calls between two games (room_create, three room_join, four seat_hello, the presence writer's
-four connections_apply that end with the game's deal, and one connections_apply for the four
+four connections_apply, of which the last deals the game, and one connections_apply for the four
 sockets closed after GAME_OVER): the ORM thread's CPU and the queries of each, and their sum a
 table (bench/README.md, fifteenth session: at the capacity bench's edge, the tables seated
 between games took more of the ORM threads than the moves did).
@@ -148,8 +148,9 @@ async def seat_tables(tables: int) -> dict[str, tuple[list[float], float]]:
             tokens.append(timed("room_join", room_join, room_id=room_id, user_name=f"bot{seat}")[1]["token"])
         hellos = [timed("seat_hello", seat_hello, room_id=room_id, token=token) for token in tokens]
         channels = [f"table-{k}-{hello['seat']['seat']}" for hello in hellos]
-        for channel, hello in zip(channels, hellos):  # one a batch, as the writer does unless the thread is busy
-            timed("connections_apply (open)", connections_apply, opened=[(channel, hello["seat"]["player_id"])])
+        for seat, (channel, hello) in enumerate(zip(channels, hellos)):  # one a batch, as the writer does unless busy
+            name = "connections_apply (open)" if seat < 3 else "connections_apply (last open, deals)"
+            timed(name, connections_apply, opened=[(channel, hello["seat"]["player_id"])])
         # The game is played elsewhere (the moves above); here it ends, and its four sockets close.
         Game.objects.filter(room_id=room_id).update(status=Game.Status.FINISHED)
         Room.objects.filter(pk=room_id).update(status=Room.Status.FINISHED)

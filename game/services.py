@@ -46,6 +46,7 @@ from lobby_site.wire import (
     clean_game_message,
     encode,
 )
+from rooms import store as rooms_store
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
 from rooms.models import Deadline
@@ -122,10 +123,10 @@ def _view(game: Game, seat: int, *, prompt: dict | None, here: bool = False, spe
 
 def _waiting_players(room_id: int) -> list[dict]:
     """Return a waiting room's seats as ROOMMATES shows them; computers are always there."""
-    return [{"seat": seat, "name": name, "is_computer": is_computer, "connected": is_computer or connected,
-             "level": (level or "normal") if is_computer else None}
-            for seat, name, is_computer, connected, level in Player.objects.filter(room_id=room_id).order_by("seat")
-            .values_list("seat", "name", "is_computer", "connected", "level")]
+    return [{"seat": taken.seat, "name": taken.name, "is_computer": taken.is_computer,
+             "connected": taken.is_computer or taken.connected,
+             "level": (taken.level or "normal") if taken.is_computer else None}
+            for taken in rooms_store.room_seats(room_id)]
 
 
 def roommates_data(*, room_id: int, here: int | None = None, room: Room | None = None) -> dict | None:
@@ -135,7 +136,7 @@ def roommates_data(*, room_id: int, here: int | None = None, room: Room | None =
     the caller has just read it (else it is read here).
     """
     if room is None:
-        room = Room.objects.filter(pk=room_id).first()
+        room = rooms_store.room_read(room_id)
     if room is None or room.status != Room.Status.WAITING:
         return None
     players = _waiting_players(room_id)
@@ -365,10 +366,10 @@ def game_begin_if_ready(*, room_id: int) -> bool:
     complete the room at once exactly one begins the game (the Game's unique room backs it up).
     """
     with transaction.atomic():
-        room = Room.objects.select_for_update().filter(pk=room_id).first()
+        room = rooms_store.room_read(room_id, lock=True)
         if room is None or room.status != Room.Status.WAITING:
             return False
-        players = list(Player.objects.filter(room_id=room_id).order_by("seat"))
+        players = rooms_store.room_seats(room_id)
         if len(players) < room.num_of_players or not all(p.is_computer or p.connected for p in players):
             return False
         seed = settings.GAME_SEED if settings.GAME_SEED is not None else secrets.randbits(63)
@@ -578,11 +579,16 @@ def _seats_disconnected(sender, *, room_id: int, room_status: str, seats: list[i
 
 
 @receiver(seats_connected)
-def _seats_connected(sender, *, room_id: int, room_status: str, seats: list[int], **kwargs) -> None:
-    """Seats have a live connection again: a waiting room may begin, a running game hears they are back."""
+def _seats_connected(sender, *, room_id: int, room_status: str, seats: list[int], room_complete: bool,
+                     **kwargs) -> None:
+    """Seats have a live connection again: a completed waiting room begins, a running game hears they are back.
+
+    An incomplete room is not looked at again here (the settle that connected its seats
+    counted them with the room locked); its roommates hear the change.
+    """
     if room_status != Room.Status.WAITING:
         game_presence(room_id=room_id, seats=seats, event="reconnected")
-    elif not game_begin_if_ready(room_id=room_id):
+    elif not (room_complete and game_begin_if_ready(room_id=room_id)):
         send_to_room_on_commit(room_id, {"type": "roommates.changed"})
 
 
@@ -813,7 +819,7 @@ def seat_hello(*, room_id: int, token: str) -> dict:
     itself is recorded afterwards by the process's presence writer (rooms.presence), which
     also begins a completed room's game and tells a running game that the seat is back.
     """
-    player = Player.objects.select_related("room").filter(room_id=room_id, token_hash=token_hash(token)).first()
+    player = rooms_store.seat_by_token(room_id, token_hash(token))
     if player is None or player.room.status == Room.Status.CLOSED:
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "token")
     room = player.room

@@ -29,7 +29,7 @@ from django.utils.crypto import salted_hmac
 from lobby_site import metrics
 from lobby_site.names import name_key
 from lobby_site.wire import ROOM_NAME_MAX, ErrorCode, ProtocolError
-from rooms import signals
+from rooms import signals, store
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft, ServerProcess
 from rooms.notify import (
     LOBBY_GROUP,
@@ -245,17 +245,18 @@ def _address_limit(kind: str, address: str | None, limit: int, count) -> None:
 
 def _seat_person(room: Room, seat: int, name: str, token: str | None = None) -> tuple[Player, str]:
     token = token or secrets.token_urlsafe(24)
-    player = Player.objects.create(room=room, seat=seat, name=name, name_key=name_key(name),
-                                   token_hash=token_hash(token))
+    player = Player(room=room, seat=seat, name=name, name_key=name_key(name), token_hash=token_hash(token))
+    store.row_insert(player)
     # docs/protocol.md "Absence": the grace is counted from the join until a game connection
     # opens. (A seat made a moment ago has no grace to cancel first, as `_grace_start` does.)
-    _grace_schedule(player, since=timezone.now())
+    _grace_schedule(player.pk, room.pk, since=timezone.now())
     return player, token
 
 
 def _seat_computer(room: Room, seat: int, name: str, level: str = "normal") -> Player:
-    return Player.objects.create(room=room, seat=seat, name=name, name_key=name_key(name), is_computer=True,
-                                 level=level)
+    player = Player(room=room, seat=seat, name=name, name_key=name_key(name), is_computer=True, level=level)
+    store.row_insert(player)
+    return player
 
 
 def computer_name_free(taken_keys: set[str]) -> str:
@@ -297,17 +298,16 @@ def room_create(*, room_name: str, num_of_players: int, user_name: str, computer
                      .filter(pk=draft_id, status=RoomDraft.Status.OPEN, creator_channel=channel_name or "-").first())
             if named is None:
                 raise ProtocolError(ErrorCode.INVALID, "draft_id", "not an open draft of this connection")
-        if channel_name:
-            drafts = list(RoomDraft.objects.select_for_update()
-                          .filter(status=RoomDraft.Status.OPEN, creator_channel=channel_name))
+        if channel_name and (draft_ids := store.drafts_open_of([channel_name])):
+            drafts = list(RoomDraft.objects.filter(pk__in=draft_ids))
         _address_limit("rooms", address, settings.ROOMS_PER_ADDRESS, lambda: Room.objects.filter(
             address=address, status__in=OPEN_ROOM_STATUSES).count())
-        room = Room.objects.create(name=room_name, num_of_players=num_of_players, watchable=watchable,
-                                   address=address or "")
+        room = Room(name=room_name, num_of_players=num_of_players, watchable=watchable, address=address or "")
+        store.row_insert(room)
         player, token = _seat_person(room, 0, user_name)
         for seat, name in enumerate(computer_names, start=1):
             _seat_computer(room, seat, name, level)
-        data = room_data(room)
+        data = room_data(room, names=[user_name, *computer_names])
         for draft in drafts:
             _draft_end(draft, RoomDraft.Status.RESOLVED, room=room, room_info=data)
         _notify_lobby()
@@ -321,24 +321,24 @@ def room_join(*, room_id: int, user_name: str) -> tuple[dict, dict]:
     seat at once exactly one gets it and the others get ROOM_FULL.
     """
     with transaction.atomic():
-        room = Room.objects.select_for_update().filter(pk=room_id).first()
+        room = store.room_read(room_id, lock=True)
         if room is None or room.status == Room.Status.CLOSED:
             raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, "room_id")
-        players = list(room.players.order_by("seat"))
-        if room.status != Room.Status.WAITING or len(players) >= room.num_of_players or room.reserved_until:
+        seats = store.room_seats(room_id)
+        if room.status != Room.Status.WAITING or len(seats) >= room.num_of_players or room.reserved_until is not None:
             raise ProtocolError(ErrorCode.ROOM_FULL, "room_id")  # a rematch's seats are kept for a while
-        if name_key(user_name) in {p.name_key for p in players}:
+        if name_key(user_name) in {taken.name_key for taken in seats}:
             raise ProtocolError(ErrorCode.NAME_TAKEN, "user_name")
-        taken = {p.seat for p in players}
-        seat = min(s for s in range(room.num_of_players) if s not in taken)
+        free = min(set(range(room.num_of_players)) - {taken.seat for taken in seats})
         try:  # the unique constraints back the lock up; a refusal ends the transaction anyway, so no savepoint
-            player, token = _seat_person(room, seat, user_name)
+            player, token = _seat_person(room, free, user_name)
         except IntegrityError:
             raise ProtocolError(ErrorCode.ROOM_FULL, "room_id") from None
-        room.save(update_fields=["updated"])
+        store.room_touch(room.pk, timezone.now())
         _notify_lobby()
         _notify_roommates(room.pk)
-        return room_data(room, sorted([*players, player], key=lambda p: p.seat)), player_data(player, token)
+        names = [taken.name for taken in sorted([*seats, player], key=lambda taken: taken.seat)]
+        return room_data(room, names=names), player_data(player, token)
 
 
 def _room_close(room: Room) -> None:
@@ -666,15 +666,15 @@ def _live_processes() -> list[str]:
     return [PROCESS_NAME, *fresh]
 
 
-def _grace_start(player: Player, *, since: datetime) -> None:
+def _grace_start(player_id: int, room_id: int, *, since: datetime) -> None:
     """Restart the seat's DISCONNECT_GRACE from `since` (its last connection ended)."""
-    deadline_cancel(kind=SEAT_GRACE_KIND, player_id=player.pk)
-    _grace_schedule(player, since=since)
+    deadline_cancel(kind=SEAT_GRACE_KIND, player_id=player_id)
+    _grace_schedule(player_id, room_id, since=since)
 
 
-def _grace_schedule(player: Player, *, since: datetime) -> None:
+def _grace_schedule(player_id: int, room_id: int, *, since: datetime) -> None:
     deadline_schedule(kind=SEAT_GRACE_KIND, due_at=since + timedelta(seconds=settings.DISCONNECT_GRACE),
-                      room_id=player.room_id, player_id=player.pk)
+                      room_id=room_id, player_id=player_id)
 
 
 def _connections_over_limit(rows: list[tuple], opened: set[int]) -> None:
@@ -697,47 +697,49 @@ def _presence_settle(player_ids: set[int], *, ended: datetime, opened: set[int] 
     """Bring `Player.connected` in line with the seats' Connection rows; return the changes by room.
 
     A seat that gained its first connection stops its DISCONNECT_GRACE; one that lost its
-    last starts it if its room still waits. Returns [(signal, room_id, room_status, [seats])]
-    to send after commit — one per room and direction, so a game hears of all its seats that
-    came back in one change. A constant number of queries for the whole batch, plus the grace
-    of each waiting-room seat that lost its last connection. Seats in `opened` (they gained a
-    connection) keep at most CONNECTIONS_PER_SEAT: the oldest beyond it are closed, from the
-    same read of the rows. Locks the players' rows, in id order (so two processes settling the
-    same seats queue).
+    last starts it if its room still waits. Returns [(signal, room_id, room_status, [seats],
+    room_complete)] to send after commit — one per room and direction, so a game hears of all
+    its seats that came back in one change; `room_complete` says whether a waiting room that
+    gained a seat now has every seat taken and every person connected. A constant number of
+    queries for the whole batch (rooms.store), plus the grace of each waiting-room seat that
+    lost its last connection. Seats in `opened` (they gained a connection) keep at most
+    CONNECTIONS_PER_SEAT: the oldest beyond it are closed, from the same read of the rows.
+    Locks the players' rows in id order (so two processes settling the same seats queue), and
+    their rooms' rows (so the settle that connects a room's last person sees the others').
     """
     if not player_ids:
         return []
-    players = list(Player.objects.select_for_update().filter(pk__in=player_ids).order_by("pk")
-                   .select_related("room").only("pk", "seat", "connected", "is_computer", "room__status"))
-    rows = list(Connection.objects.filter(player_id__in=player_ids)
-                .values_list("player_id", "channel_name", "opened", "pk"))
+    players = store.seats_locked(list(player_ids))
+    rows = store.connections_of(list(player_ids))
     live = {row[0] for row in rows}
     if opened and settings.CONNECTIONS_PER_SEAT > 0:
         _connections_over_limit(rows, opened)
     came = [p for p in players if p.pk in live and not p.connected and not p.is_computer]
     went = [p for p in players if p.pk not in live and p.connected]
     if came:
-        Player.objects.filter(pk__in=[p.pk for p in came]).update(connected=True)
-        Deadline.objects.filter(kind=SEAT_GRACE_KIND, claimed_at__isnull=True,
-                                player_id__in=[p.pk for p in came]).delete()
+        store.players_connected_set([p.pk for p in came], True)
+        store.deadlines_unclaimed_delete(SEAT_GRACE_KIND, [p.pk for p in came])
     if went:
-        Player.objects.filter(pk__in=[p.pk for p in went]).update(connected=False)
+        store.players_connected_set([p.pk for p in went], False)
     for player in went:
-        if player.room.status == Room.Status.WAITING:
-            _grace_start(player, since=ended)
+        if player.room_status == Room.Status.WAITING:
+            _grace_start(player.pk, player.room_id, since=ended)
             _notify_roommates(player.room_id)
+    complete = store.rooms_complete({p.room_id for p in came if p.room_status == Room.Status.WAITING})
     changes: dict[tuple, list[int]] = {}
     for signal, group in ((signals.seats_connected, came), (signals.seats_disconnected, went)):
         for player in group:
-            changes.setdefault((signal, player.room_id, player.room.status), []).append(player.seat)
-    return [(signal, room_id, status, seats) for (signal, room_id, status), seats in changes.items()]
+            changes.setdefault((signal, player.room_id, player.room_status), []).append(player.seat)
+    return [(signal, room_id, status, seats, signal is signals.seats_connected and room_id in complete)
+            for (signal, room_id, status), seats in changes.items()]
 
 
 def _presence_tell(changed: list[tuple]) -> None:
     """Send the seat signals of settled presence changes (the game app listens), a room at a time."""
-    for signal, room_id, room_status, seats in changed:
+    for signal, room_id, room_status, seats, room_complete in changed:
         try:
-            signal.send(sender=Player, room_id=room_id, room_status=room_status, seats=seats)
+            signal.send(sender=Player, room_id=room_id, room_status=room_status, seats=seats,
+                        room_complete=room_complete)
         except Exception:
             logger.exception("presence change of room %s failed", room_id)
 
@@ -748,22 +750,21 @@ def connections_apply(*, opened: list[tuple[str, int]] = (), closed: list[str] =
 
     One transaction for a whole batch (rooms.presence gathers them): a seat that gains its
     first connection or loses its last is told to the game through `rooms.signals`; the
-    drafts of ended lobby connections are cancelled. Locks the affected players' rows.
+    drafts of ended lobby connections are cancelled. Locks the affected players' rows and
+    their rooms'.
     """
+    now = timezone.now()
     with transaction.atomic():
         if opened:
             process_beat(process=process, unless_recent=True)
-            Connection.objects.bulk_create([Connection(channel_name=channel, player_id=player_id, process=process)
-                                            for channel, player_id in opened], ignore_conflicts=True)
+            store.connections_insert(opened, process=process, now=now)
         affected = {player_id for _, player_id in opened}
         if closed:
-            rows = Connection.objects.filter(channel_name__in=closed)
-            affected |= set(rows.values_list("player_id", flat=True))
-            rows.delete()
-            for draft in RoomDraft.objects.select_for_update().filter(status=RoomDraft.Status.OPEN,
-                                                                      creator_channel__in=closed):
+            affected |= store.connections_delete(closed)
+            draft_ids = store.drafts_open_of(closed)
+            for draft in RoomDraft.objects.filter(pk__in=draft_ids) if draft_ids else ():
                 _draft_end(draft, RoomDraft.Status.CANCELLED)
-        changed = _presence_settle(affected, ended=timezone.now(), opened={player_id for _, player_id in opened})
+        changed = _presence_settle(affected, ended=now, opened={player_id for _, player_id in opened})
     _presence_tell(changed)
 
 
@@ -831,8 +832,8 @@ def deadline_schedule(*, kind: str, due_at: datetime, room_id: int | None = None
 
     Call it inside the transaction of the change it belongs to. Takes no lock.
     """
-    return Deadline.objects.create(kind=kind, due_at=due_at, room_id=room_id, player_id=player_id,
-                                   draft_id=draft_id, data=data or {}).pk
+    return store.row_insert(Deadline(kind=kind, due_at=due_at, room_id=room_id, player_id=player_id,
+                                     draft_id=draft_id, data=data or {}))
 
 
 def deadline_cancel(*, kind: str, room_id: int | None = None, player_id: int | None = None,

@@ -255,3 +255,66 @@ def test_joining_a_room_is_five_statements_and_starts_the_seats_grace(settings):
     assert graces.count() == 1
     assert list(Player.objects.filter(room_id=room["room_id"]).order_by("seat").values_list("name", flat=True)) \
         == ["Ann", "Bob"]
+
+
+def seated(size: int, name: str) -> tuple[int, list[int]]:
+    """Make a waiting room of `size` people, nobody connected; return its id and the players' ids."""
+    from rooms.services import room_join
+
+    room, _ = room_create(room_name=name, num_of_players=size, user_name="Ann")
+    for k in range(1, size):
+        room_join(room_id=room["room_id"], user_name=f"P{k}")
+    return room["room_id"], list(Player.objects.filter(room_id=room["room_id"]).order_by("seat")
+                                 .values_list("pk", flat=True))
+
+
+def test_a_seat_connecting_to_a_room_still_incomplete_is_one_transaction_and_the_last_deals():
+    """A seat's socket opening is recorded, its seat settled and its room's completeness
+    counted in one transaction; only the one that completes the room opens the game's."""
+    from rooms.services import connections_apply, process_beat
+
+    room_id, players = seated(3, "Count")
+    process_beat()  # this process's row is fresh, as a serving process's is between two beats
+    for k, player_id in enumerate(players):
+        with round_trips() as counted:
+            connections_apply(opened=[(f"count-{k}", player_id)])
+        trips, lines = counted
+        transactions = sum(1 for line in lines if line.startswith("F\t") and '"BEGIN"' in line)
+        if k < len(players) - 1:
+            assert (transactions, trips) == (1, 8), "\n".join(lines)  # BEGIN, six statements, COMMIT
+            assert not Game.objects.filter(room_id=room_id).exists()
+        else:
+            assert transactions == 2, lines
+            assert Game.objects.filter(room_id=room_id).exists()
+
+
+def test_of_the_last_two_seats_connecting_at_once_exactly_one_deals_the_game():
+    """Two processes' presence writers connect a room's last two people at the same moment.
+    Each settle counts the room's connected people with the room's row locked, so the later
+    one sees the earlier one's seat: the game is dealt once — never twice, never not at all."""
+    import threading
+
+    from rooms.services import connections_apply
+
+    for round_ in range(20):
+        room_id, (first, *last_two) = seated(3, f"Race {round_}")
+        connections_apply(opened=[(f"race-{round_}-0", first)])
+        barrier, failures = threading.Barrier(2), []
+
+        def connect(k: int, player_id: int) -> None:
+            try:
+                barrier.wait(timeout=10)
+                connections_apply(opened=[(f"race-{round_}-{k}", player_id)])
+            except Exception as error:  # noqa: BLE001 - reported below, in the test's thread
+                failures.append(error)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=connect, args=(k, player_id)) for k, player_id in enumerate(last_two, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures
+        assert Game.objects.filter(room_id=room_id).count() == 1, f"round {round_}"
+        assert set(Player.objects.filter(room_id=room_id).values_list("connected", flat=True)) == {True}
