@@ -2,14 +2,15 @@
 
 Every table of players passes through them between two games: the joins, each seat's HELLO
 and socket opening (the last one deals), the waiting room's roommates, and the sockets
-closing after GAME_OVER. Built by the ORM's query
-compiler, each of these queries cost the ORM thread several times what the database took to
-run it, and seating a table cost more than playing its game (bench/README.md, fifteenth and
-sixteenth sessions), as the move path's queries had (game/store.py).
+closing after GAME_OVER. Built by the ORM's query compiler, each of these queries cost the
+ORM thread several times what the database took to run it, and seating a table cost more
+than playing its game (bench/README.md, fifteenth and sixteenth sessions), as the move
+path's queries had (game/store.py).
 
 These only run statements; the services (rooms/services.py, game/services.py) own the
-transactions and the rules. The SQL is the same on PostgreSQL and SQLite (3.35 or later: RETURNING), but
-for the row locks, which SQLite does not need: its transactions take the whole database.
+transactions and the rules. The SQL is the same on PostgreSQL and SQLite (3.35 or later, for
+RETURNING) but for the row locks, which SQLite does not need: its transactions take the
+whole database.
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ class RoomSeat(NamedTuple):
     level: str
 
 
-# The room columns seating reads (no moment: the ORM's converters would be needed for them).
+# The room columns seating reads. Moments are left out (read without the ORM, SQLite's would
+# come back naive), but for `reserved_until`, which is only compared with None.
 _ROOM_COLUMNS = ("id", "name", "num_of_players", "status", "watchable", "spectators", "spectators_shown", "address",
                  "reserved_until")
 _PLAYER_COLUMNS = ("id", "room_id", "seat", "name", "name_key", "is_computer", "level", "connected")
 
 
-@functools.cache
+@functools.cache  # PostgreSQL and SQLite quote names alike
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
