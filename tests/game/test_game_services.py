@@ -43,15 +43,22 @@ def round_trips():
             counted.append(lines)
 
 
-def begun(humans: int, computers: int) -> int:
-    room, _ = room_create(room_name="Round trips", num_of_players=humans + computers, user_name="Ann",
-                          computers=computers)
-    room_id = room["room_id"]
+def seated(humans: int, name: str, computers: int = 0) -> tuple[int, list[int]]:
+    """Make a waiting room of `humans` people (nobody connected) and `computers` computers;
+    return its id and the people's player ids in seat order."""
+    from rooms.services import room_join
+
+    room, _ = room_create(room_name=name, num_of_players=humans + computers, user_name="Ann", computers=computers)
     for k in range(1, humans):
-        from rooms.services import room_join
-        room_join(room_id=room_id, user_name=f"P{k}")
-    for player in Player.objects.filter(room_id=room_id, is_computer=False):
-        connection_open(channel_name=f"rt-{player.pk}", player_id=player.pk)
+        room_join(room_id=room["room_id"], user_name=f"P{k}")
+    return room["room_id"], list(Player.objects.filter(room_id=room["room_id"], is_computer=False).order_by("seat")
+                                 .values_list("pk", flat=True))
+
+
+def begun(humans: int, computers: int) -> int:
+    room_id, people = seated(humans, "Round trips", computers)
+    for player_id in people:
+        connection_open(channel_name=f"rt-{player_id}", player_id=player_id)
     assert Game.objects.filter(room_id=room_id).exists() or game_begin_if_ready(room_id=room_id)
     return room_id
 
@@ -255,17 +262,6 @@ def test_joining_a_room_is_five_statements_and_starts_the_seats_grace(settings):
     assert graces.count() == 1
     assert list(Player.objects.filter(room_id=room["room_id"]).order_by("seat").values_list("name", flat=True)) \
         == ["Ann", "Bob"]
-
-
-def seated(size: int, name: str) -> tuple[int, list[int]]:
-    """Make a waiting room of `size` people, nobody connected; return its id and the players' ids."""
-    from rooms.services import room_join
-
-    room, _ = room_create(room_name=name, num_of_players=size, user_name="Ann")
-    for k in range(1, size):
-        room_join(room_id=room["room_id"], user_name=f"P{k}")
-    return room["room_id"], list(Player.objects.filter(room_id=room["room_id"]).order_by("seat")
-                                 .values_list("pk", flat=True))
 
 
 def test_a_seat_connecting_to_a_room_still_incomplete_is_one_transaction_and_the_last_deals():
