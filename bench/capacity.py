@@ -2,7 +2,8 @@
 
 Not a test. For each configuration and each player count, the script starts fresh servers
 on free ports, runs `manage.py loadtest` against them, and samples the servers' CPU and
-memory from /proc; then, in the same configuration and at the same pace, a bare Channels
+memory from /proc (and, for `nginx-pg-redis`, the CPU of the whole PostgreSQL server when it
+runs on this machine); then, in the same configuration and at the same pace, a bare Channels
 relay (bench/relay_asgi.py: one message per group of 4 every think time) for comparison.
 
 Configurations:
@@ -51,6 +52,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import psycopg  # noqa: E402
 import websockets  # noqa: E402
 
 from lobby_site.loadgen import percentile, raise_open_file_limit  # noqa: E402
@@ -86,10 +88,39 @@ def children(pid: int) -> list[int]:
     return found
 
 
-class Sampler:
-    """Samples CPU ticks and RSS of some processes every `interval` s, in a thread."""
+def postmaster_of(database_url: str) -> int | None:
+    """The pid of the PostgreSQL server behind `database_url` if it runs on this machine (the
+    parent of a backend's process), else None."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        with open(f"/proc/{backend}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])  # the field after the state: ppid
+    except OSError:
+        return None
 
-    def __init__(self, groups: dict[str, list[int]], interval: float = 0.5):
+
+def server_usage(postmaster: int):
+    """A Sampler group for a whole PostgreSQL server: the CPU ticks of the postmaster, of its live
+    children (backends, WAL writer, checkpointer…) and of those that have exited (its cutime and
+    cstime: a daphne's backend exits when its connection reaches DB_CONN_MAX_AGE). No RSS: its
+    processes share their memory, and summing them would count it many times."""
+    def usage() -> tuple[int, int]:
+        with open(f"/proc/{postmaster}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        for child in children(postmaster):
+            with contextlib.suppress(OSError):
+                ticks += proc_times_and_rss(child)[0]
+        return ticks, 0
+    return usage
+
+
+class Sampler:
+    """Samples CPU ticks and RSS of some processes every `interval` s, in a thread. A group is
+    a list of pids, or a function that returns its (ticks, RSS)."""
+
+    def __init__(self, groups: dict, interval: float = 0.5):
         self.groups = groups
         self.interval = interval
         self.samples: list[tuple[float, dict[str, tuple[int, int]]]] = []
@@ -99,6 +130,9 @@ class Sampler:
     def _sample(self) -> None:
         reading = {}
         for name, pids in self.groups.items():
+            if callable(pids):
+                reading[name] = pids()
+                continue
             ticks = rss = 0
             for pid in pids:
                 with contextlib.suppress(OSError):
@@ -245,6 +279,9 @@ class Servers:
         port, master = stack.enter_context(nginx(self.tmp, [d.port for d in daphnes]))
         self.ws_url = f"ws://127.0.0.1:{port}"
         self.groups = {"daphne": [d.process.pid for d in daphnes], "nginx": [master, *children(master)]}
+        postmaster = postmaster_of(url)
+        if postmaster is not None:
+            self.groups["postgres"] = server_usage(postmaster)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -413,9 +450,9 @@ def step(config: str, players: int, spectators: int, args, run_dir: Path, run: i
 # --- Report -------------------------------------------------------------------------------
 
 HEADER = ("| config | players | spectators | moves/s | p50 ms | p99 ms | errors / gaps / conn. fail. "
-          "| spectator frames / gaps / fail. | daphne CPU % | nginx CPU % "
+          "| spectator frames / gaps / fail. | daphne CPU % | nginx CPU % | PostgreSQL CPU % "
           "| daphne RSS MB | KiB/player | client CPU % | relay msg/s | relay p50 / p99 ms | relay daphne CPU % |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def table_row(row: dict) -> str:
@@ -423,6 +460,7 @@ def table_row(row: dict) -> str:
     daphne = u["daphne"]
     per_player = (daphne["rss_kb"] - daphne["idle_rss_kb"]) / row["players"]
     nginx_cpu = u["nginx"]["cpu_pct"] if "nginx" in u else "–"
+    postgres_cpu = u["postgres"]["cpu_pct"] if "postgres" in u else "–"
     relay = row.get("relay")
     relay_cells = ("–", "–", "–") if relay is None else (
         relay["messages_per_s"], f"{relay['p50_ms']} / {relay['p99_ms']}", row["relay_usage"]["daphne"]["cpu_pct"])
@@ -430,7 +468,7 @@ def table_row(row: dict) -> str:
                if row.get("spectators") else "–")
     return (f"| {row['config']} | {row['players']} | {row.get('spectators', 0)} | {s['moves_per_s']} | {s['p50_ms']} "
             f"| {s['p99_ms']} | {s['errors']} / {s['gaps']} / {s['connect_failures']} | {watched} "
-            f"| {daphne['cpu_pct']} | {nginx_cpu} "
+            f"| {daphne['cpu_pct']} | {nginx_cpu} | {postgres_cpu} "
             f"| {daphne['rss_kb'] / 1024:.0f} | {per_player:.0f} | {s['client_cpu_pct']} "
             f"| {relay_cells[0]} | {relay_cells[1]} | {relay_cells[2]} |")
 

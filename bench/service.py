@@ -6,7 +6,9 @@ so a change to it can be compared in a minute: rooms of 4 seats on a fresh SQLit
 `--database-url`), every move answered through `database_sync_to_async` from a running event
 loop as the game consumer does (the sends after commit go to the in-memory layer's room group,
 which nobody has joined). Prints the ORM thread's CPU time per call (`time.thread_time`, the
-service and its commit) and the wall time per call seen from the loop (the hop included).
+service and its commit) and the wall time per call seen from the loop (the hop included), and
+on PostgreSQL the CPU its backend process ran for the call (/proc/<pid>/schedstat: the server
+runs on this machine).
 
 `--tables N` also measures what seating a table costs, the services four players' arrival
 calls between two games (room_create, three room_join, four seat_hello, the presence writer's
@@ -48,25 +50,54 @@ def main():
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        cpu, wall = asyncio.run(play(args.rooms, args.moves))
+        cpu, wall, backend = asyncio.run(play(args.rooms, args.moves))
         seating = asyncio.run(seat_tables(args.tables)) if args.tables else None
-    cpu, wall = cpu[args.warmup:], wall[args.warmup:]
+    cpu, wall, backend = cpu[args.warmup:], wall[args.warmup:], backend[args.warmup:]
     print(f"game_answer, {len(cpu)} moves in rooms of 4 ({os.environ['DATABASE_URL'].split(':')[0]}): "
           f"ORM thread CPU mean {statistics.mean(cpu):.0f} µs, median {statistics.median(cpu):.0f} µs; "
           f"wall from the loop mean {statistics.mean(wall):.0f} µs")
+    if all(backend):
+        print(f"  the database server's backend process CPU a move mean {statistics.mean(backend):.0f} µs")
     if seating:
         kept = args.tables - min(10, args.tables // 2)  # the first tables warm the caches up
-        total = 0.0
-        for name, (calls, queries) in seating.items():
+        total = backend_total = 0.0
+        for name, (calls, queries, backend_calls) in seating.items():
             calls = calls[-kept * len(calls) // args.tables:]
             per_table = sum(calls) / kept
             total += per_table
+            backend_total += sum(backend_calls[-len(calls):]) / kept
             print(f"  {name:26} {len(calls) / kept:.0f} a table, ORM thread CPU mean {1e3 * statistics.mean(calls):.2f} ms,"
                   f" {queries:.1f} queries a call: {1e3 * per_table:.1f} ms a table")
-        print(f"seating a table of 4, {kept} tables: ORM thread CPU {1e3 * total:.1f} ms a table")
+        print(f"seating a table of 4, {kept} tables: ORM thread CPU {1e3 * total:.1f} ms a table"
+              + (f", the database server's backend {1e3 * backend_total:.1f} ms" if backend_total else ""))
 
 
-async def play(rooms: int, moves: int) -> tuple[list[float], list[float]]:
+def backend_cpu_reader():
+    """A function that reads how long (seconds) PostgreSQL's backend process for this thread's
+    connection has run on a CPU, from /proc/<pid>/schedstat (the server runs on this machine);
+    None on SQLite or where /proc cannot tell."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        path = f"/proc/{cursor.fetchone()[0]}/schedstat"
+
+    def read() -> float:
+        with open(path) as schedstat:
+            return int(schedstat.read().split()[0]) / 1e9
+
+    try:
+        read()
+    except OSError:
+        return None
+    return read
+
+
+async def play(rooms: int, moves: int) -> tuple[list[float], list[float], list[float | None]]:
+    """Answer `moves` prompts; each move's ORM-thread CPU, wall time from the loop and database
+    backend CPU (None on SQLite), in µs."""
     from channels.db import database_sync_to_async
 
     from game.models import Game
@@ -95,13 +126,16 @@ async def play(rooms: int, moves: int) -> tuple[list[float], list[float]]:
                 "payload": {"reply_to": prompt["msg_id"],
                             "data": answer_for(prompt["payload"], game.state["hands"][seat])}}
 
-    def timed_answer(call: dict) -> float:
+    def timed_answer(call: dict) -> tuple[float, float | None]:
+        backend_started = read_backend() if read_backend else None
         started = time.thread_time()
         game_answer(**call)
-        return time.thread_time() - started
+        used = time.thread_time() - started
+        return used, read_backend() - backend_started if read_backend else None
 
     playing = [await database_sync_to_async(new_room)(k) for k in range(rooms)]
-    cpu, wall, made = [], [], rooms
+    read_backend = await database_sync_to_async(backend_cpu_reader)()
+    cpu, wall, backend, made = [], [], [], rooms
     while len(cpu) < moves:
         for index, room_id in enumerate(playing):
             call = await database_sync_to_async(next_answer)(room_id)
@@ -110,14 +144,17 @@ async def play(rooms: int, moves: int) -> tuple[list[float], list[float]]:
                 made += 1
                 continue
             started = time.perf_counter()
-            cpu.append(1e6 * await database_sync_to_async(timed_answer)(call))
+            used, backend_used = await database_sync_to_async(timed_answer)(call)
             wall.append(1e6 * (time.perf_counter() - started))
-    return cpu, wall
+            cpu.append(1e6 * used)
+            backend.append(None if backend_used is None else 1e6 * backend_used)
+    return cpu, wall, backend
 
 
-async def seat_tables(tables: int) -> dict[str, tuple[list[float], float]]:
+async def seat_tables(tables: int) -> dict[str, tuple[list[float], float, list[float]]]:
     """Seat `tables` tables of 4 as the lobby, the seat sockets and the presence writer do, then
-    close their sockets as after GAME_OVER; return each service's CPU times and queries a call."""
+    close their sockets as after GAME_OVER; return each service's CPU times, queries a call and
+    the database backend's CPU times (zeros on SQLite)."""
     from channels.db import database_sync_to_async
     from django.db import connection
 
@@ -127,17 +164,21 @@ async def seat_tables(tables: int) -> dict[str, tuple[list[float], float]]:
     from rooms.services import connections_apply, room_create, room_join
 
     cpu: dict[str, list[float]] = {}
+    backend: dict[str, list[float]] = {}
     queries: dict[str, int] = {}
+    read_backend = None
 
     def timed(name: str, service, **kwargs):
         def counted(execute, sql, params, many, context):
             queries[name] = queries.get(name, 0) + 1
             return execute(sql, params, many, context)
 
+        backend_started = read_backend() if read_backend else 0.0
         started = time.thread_time()
         with connection.execute_wrapper(counted):
             result = service(**kwargs)
         cpu.setdefault(name, []).append(time.thread_time() - started)
+        backend.setdefault(name, []).append(read_backend() - backend_started if read_backend else 0.0)
         return result
 
     def seat_table(k: int) -> None:
@@ -156,9 +197,10 @@ async def seat_tables(tables: int) -> dict[str, tuple[list[float], float]]:
         Room.objects.filter(pk=room_id).update(status=Room.Status.FINISHED)
         timed("connections_apply (close)", connections_apply, closed=channels)
 
+    read_backend = await database_sync_to_async(backend_cpu_reader)()
     for k in range(tables):
         await database_sync_to_async(seat_table)(k)
-    return {name: (calls, queries.get(name, 0) / len(calls)) for name, calls in cpu.items()}
+    return {name: (calls, queries.get(name, 0) / len(calls), backend[name]) for name, calls in cpu.items()}
 
 
 if __name__ == "__main__":

@@ -193,6 +193,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     })
 
+# PostgreSQL: statements are sent apart from their parameters (server-side binding), and a
+# statement a connection has sent DB_PREPARE_THRESHOLD times is prepared, so the server no
+# longer parses and plans it on every move: the database's CPU a move fell by about a third
+# (bench/README.md, seventeenth session). Preparing costs one round trip, once per statement
+# per connection. 0 prepares on first use; -1 keeps Django's defaults (parameters bound in
+# the client, nothing prepared).
+DB_PREPARE_THRESHOLD = _env_int("DB_PREPARE_THRESHOLD", 2)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_PREPARE_THRESHOLD >= 0:
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "server_side_binding": True, "prepare_threshold": DB_PREPARE_THRESHOLD,
+    })
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer: Redis from REDIS_URL (several processes), else in-memory (one process).

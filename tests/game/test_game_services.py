@@ -7,6 +7,7 @@ import tempfile
 
 import psycopg
 import pytest
+from django.conf import settings as django_settings
 from django.db import close_old_connections, connection
 
 from game import store
@@ -24,7 +25,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @contextlib.contextmanager
 def round_trips():
-    """Count the round trips of the Django connection: every ReadyForQuery the server sends ends one."""
+    """Count the round trips of the Django connection: every ReadyForQuery the server sends ends one.
+
+    Yields a list that gets, when the block ends: the round trips, the trace's lines, and the
+    statements the connection prepared in the block. Preparing a statement is a round trip of
+    its own, once per statement and connection (lobby_site/settings.py DB_PREPARE_THRESHOLD),
+    so those are left out of the count and listed apart.
+    """
     assert connection.vendor == "postgresql", "the suite runs on PostgreSQL (.ci/test)"
     connection.ensure_connection()
     connection.close_at = None  # persistent, as a server's connection is (DB_CONN_MAX_AGE)
@@ -39,8 +46,20 @@ def round_trips():
             pgconn.untrace()
             trace.seek(0)
             lines = trace.read().splitlines()
-            counted.append(sum(1 for line in lines if line.startswith("B\t") and "ReadyForQuery" in line))
-            counted.append(lines)
+            ready = sum(1 for line in lines if line.startswith("B\t") and "ReadyForQuery" in line)
+            prepared = [_statement(line) for line in lines if _parses(line) and not _statement(line).startswith('""')]
+            counted.extend([ready - len(prepared), lines, prepared])
+
+
+def _parses(line: str) -> bool:
+    """Whether a trace line is the client sending a Parse (a statement's text)."""
+    fields = line.split("\t")
+    return len(fields) > 3 and fields[0] == "F" and fields[2] == "Parse"
+
+
+def _statement(line: str) -> str:
+    """A Parse line's statement name and text ('"" …' when unnamed: parsed for this execution only)."""
+    return line.split("\t")[3].strip()
 
 
 def seated(humans: int, name: str, computers: int = 0) -> tuple[int, list[int]]:
@@ -70,7 +89,7 @@ def test_a_move_is_two_round_trips_with_and_without_computers_and_one_from_the_k
     move after it starts from the game the one before saved: its write is its only round trip."""
     settings.GAME_SEED = 3
     room_id = begun(humans, computers)
-    moves = 0
+    moves, prepared = 0, []
     for _ in range(12):
         game = Game.objects.get(room_id=room_id)
         if game.status != "playing":
@@ -83,13 +102,44 @@ def test_a_move_is_two_round_trips_with_and_without_computers_and_one_from_the_k
             close_old_connections()  # what database_sync_to_async does around every service call
             game_answer(room_id=room_id, seat=seat, payload={"reply_to": prompt["msg_id"],
                                                              "data": answer_for(prompt["payload"], hand)})
-        trips, lines = counted
+        trips, lines, prepared_now = counted
         assert trips == (2 if moves == 0 else 1), "\n".join(lines)
+        prepared += prepared_now
         after = Game.objects.get(room_id=room_id)
         assert after.version == game.version + 1
         assert GameLog.objects.filter(game=game).count() == log_rows + 1  # one log row per move
         moves += 1
     assert moves >= 3
+    assert len(prepared) == len(set(prepared)), prepared  # each prepared once on the connection
+
+
+def test_a_statement_sent_twice_on_a_connection_is_prepared_and_then_bound_without_its_text(settings):
+    """The server parses and plans a statement's text only until the connection has sent it
+    DB_PREPARE_THRESHOLD times; from then on a move binds the prepared statement by name."""
+    settings.GAME_SEED = 3
+    room_id = begun(2, 0)
+    sent: dict[str, int] = {}
+    bound_by_name = 0
+    for _ in range(10):
+        game = Game.objects.get(room_id=room_id)
+        if game.status != "playing":
+            break
+        seat = next(s for s, record in enumerate(game.seats) if record["prompt"])
+        payload = {"reply_to": game.seats[seat]["prompt"]["msg_id"],
+                   "data": answer_for(game.seats[seat]["prompt"]["payload"], game.state["hands"][seat])}
+        with round_trips() as counted:
+            close_old_connections()
+            game_answer(room_id=room_id, seat=seat, payload=payload)
+        _, lines, prepared = counted
+        for text in [_statement(line).removeprefix('""').strip() for line in lines if _parses(line)
+                     and _statement(line).startswith('""')]:
+            assert sent.get(text, 0) < django_settings.DB_PREPARE_THRESHOLD, f"parsed again: {text}"
+            sent[text] = sent.get(text, 0) + 1
+        for name_and_text in prepared:
+            sent[name_and_text.split(" ", 1)[1]] = django_settings.DB_PREPARE_THRESHOLD
+        bound_by_name += sum(1 for line in lines if line.startswith("F\t") and "\tBind\t" in line
+                             and '"_pg3_' in line)
+    assert bound_by_name >= 5
 
 
 def move(room_id: int, seat: int | None = None):
@@ -274,7 +324,7 @@ def test_a_seat_connecting_to_a_room_still_incomplete_is_one_transaction_and_the
     for k, player_id in enumerate(players):
         with round_trips() as counted:
             connections_apply(opened=[(f"count-{k}", player_id)])
-        trips, lines = counted
+        trips, lines, _ = counted
         transactions = sum(1 for line in lines if line.startswith("F\t") and '"BEGIN"' in line)
         if k < len(players) - 1:
             assert (transactions, trips) == (1, 8), "\n".join(lines)  # BEGIN, six statements, COMMIT
