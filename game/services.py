@@ -50,7 +50,7 @@ from rooms import store as rooms_store
 from rooms.clock import deadline_handler
 from rooms.models import Player, Room
 from rooms.models import Deadline
-from rooms.notify import LOBBY_GROUP, room_group, send_on_commit, send_to_room_on_commit, watch_group
+from rooms.notify import LOBBY_GROUP, room_group, send_on_commit, send_to_room_on_commit
 from rooms.services import (
     computer_name_free,
     deadline_cancel,
@@ -283,19 +283,19 @@ def _save(game: Game, frames: Frames, change: Change, *, keep: bool = False) -> 
 def _deliver(game: Game, frames: Frames) -> None:
     """Send a change's frames, each encoded once, after commit: one message to the room group.
 
-    Two messages: the seats' to the room group (`room.<room>`), which only seat connections
-    join — each connection keeps its own seat's part; one group send for all seats, not one per
-    seat: with Redis each send is a publish and a round trip, and they were the largest cost of
-    a move — then the spectators' to the watch group (`watch.<room>`), whoever watches, and last:
-    sends leave in the order queued, and the seats must not wait behind the spectators' fan-out
-    (200 spectators once put 70 ms on every move's latency).
+    One group send for every seat and every spectator, not one per seat nor a second for the
+    spectators: with Redis each send is a publish and a round trip, and they were the largest
+    cost of a move. Each seat connection keeps its own seat's part; each process's spectator
+    relay the `watch` part, which it frames SPECTATOR_DELAY later, after the seats' frames
+    (200 spectators framed first once put 70 ms on every move's latency: `game.watchers`).
     """
     parts = {str(seat): seat_message(seat_frames) for seat, seat_frames in frames.items()
              if seat != WATCH and seat_frames and not game.seats[seat]["is_computer"]}
-    if parts:
-        send_on_commit(room_group(game.room_id), room_message(parts))
+    message = room_message(parts)
     if frames.get(WATCH):
-        send_on_commit(watch_group(game.room_id), watch_message(frames[WATCH]))
+        message["watch"] = watch_message(frames[WATCH])
+    if parts or "watch" in message:
+        send_on_commit(room_group(game.room_id), message)
 
 
 def _send_to_seat(room_id: int, seat: int, frames: list[dict]) -> None:
@@ -304,7 +304,8 @@ def _send_to_seat(room_id: int, seat: int, frames: list[dict]) -> None:
 
 
 def room_message(parts: dict[str, dict]) -> dict:
-    """Return the group message (`room.frames`) of one change to the seats: each seat's part, by seat."""
+    """Return the group message (`room.frames`) of one change: each seat's part, by seat (and,
+    added by `_deliver`, the spectators' `watch` part)."""
     return {"type": "room.frames", "seats": parts}
 
 

@@ -25,7 +25,7 @@ from channels.layers import get_channel_layer
 from lobby_site.batches import LoopBatch
 from lobby_site.consumers import game_service
 from lobby_site.wire import encode
-from rooms.notify import watch_group
+from rooms.notify import room_group, watch_group
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -157,13 +157,22 @@ SPECTATOR_PAUSE = 0.001  # seconds
 # The longest a chunk of spectators' copies waits for the players' commands in flight (see `_Turns`).
 SPECTATOR_YIELD = 0.005  # seconds
 # How long a waiting room's change waits for the next ones before its spectators get ROOMMATES.
+# The room's messages each spectator connection handles itself, in its own order (the
+# relay sends each to the connection's channel); the rest of the room group's are the seats'.
+TO_EVERY_SPECTATOR = frozenset({"room.closed", "watch.moved"})
 ROOMMATES_SETTLE = 0.25  # seconds
 RELAY_RETRY = 1.0  # seconds before a relay whose layer failed receives again
 
 
 class WatchRelay:
-    """This process's one member of a room's watch group: it hands each message to the room's
-    spectator connections here.
+    """This process's one member of a room's watch group and room group: it hands the
+    spectators' messages to the room's spectator connections here.
+
+    A move is one group message, to the room group: the seats' parts and the spectators'
+    frames together (`game.services._deliver`). With Redis every group send is a publish and
+    a round trip on the event loop; a second one per move for the watch group, sent whether
+    anyone watched or not, was about as much again (bench/README.md, seventeenth session).
+    The watch group carries only what is for spectators alone (a table moved to its rematch).
 
     Why not one member per spectator: every member costs a channel-layer delivery and a trip
     through its consumer's dispatch per message (a task, a wait, a handler), and a change
@@ -201,27 +210,20 @@ class WatchRelay:
 
     async def _run(self) -> None:
         layer = get_channel_layer()
-        group = watch_group(self.room_id)
+        groups = (room_group(self.room_id), watch_group(self.room_id))
         channel = await layer.new_channel()
         inbox: asyncio.Queue[dict] = asyncio.Queue()
         receiving = None
         try:
-            await layer.group_add(group, channel)
+            for group in groups:
+                await layer.group_add(group, channel)
             self.subscribed.set_result(None)
             receiving = asyncio.create_task(self._receive(layer, channel, inbox))
             following = None  # a message taken while a waiting room's ROOMMATES settled
             while True:
                 message, following = following or await inbox.get(), None
                 try:
-                    if message["type"] == "watch.frames":
-                        await asyncio.sleep(SPECTATOR_DELAY)  # the players' frames of the change first
-                        await self._forward(message)
-                    elif message["type"] == "roommates.changed":
-                        following = await self._settled(inbox)
-                        await self._forward_roommates()
-                    else:
-                        for watcher in list(self.watchers):
-                            await layer.send(watcher.channel_name, message)
+                    following = await self._relay(layer, message, inbox)
                 except Exception:
                     logger.exception("relaying the watch group of room %s failed", self.room_id)
         except Exception as error:
@@ -233,7 +235,33 @@ class WatchRelay:
                 receiving.cancel()
             if not self.subscribed.done():  # left before it was in the group: nobody waits any more
                 self.subscribed.cancel()
-            await layer.group_discard(group, channel)
+            for group in groups:
+                await layer.group_discard(group, channel)
+
+    async def _relay(self, layer, message: dict, inbox: asyncio.Queue) -> dict | None:
+        """Hand one group message to the spectators here, if it is theirs; return a message taken
+        from `inbox` meanwhile, to be relayed next (see `_settled`).
+
+        The room group carries the seats' messages too: of those only a change's public frames
+        (`room.frames`' `watch` part) and what is sent to the whole room go on; a seat's part,
+        a rematch offer to the seats, anything else stays here. Hence a list of what passes, not
+        of what is kept back.
+        """
+        if message["type"] == "room.frames":
+            message = message.get("watch")
+            if message is None:  # seats only (a seat's PLAYER_STATE, a change without public frames)
+                return None
+        if message["type"] == "watch.frames":
+            await asyncio.sleep(SPECTATOR_DELAY)  # the players' frames of the change first
+            await self._forward(message)
+        elif message["type"] == "roommates.changed":
+            following = await self._settled(inbox)
+            await self._forward_roommates()
+            return following
+        elif message["type"] in TO_EVERY_SPECTATOR:
+            for watcher in list(self.watchers):
+                await layer.send(watcher.channel_name, message)
+        return None
 
     async def _receive(self, layer, channel: str, inbox: asyncio.Queue) -> None:
         """Move the group's messages to `inbox`: the relay may then wait for the next one with a

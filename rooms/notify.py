@@ -26,19 +26,23 @@ LOBBY_GROUP = "lobby"
 
 
 def room_group(room_id: int) -> str:
-    """The group of a room's seat connections (the seats' frames of every change, for seats only)."""
+    """The group of a room's seat connections and of each process's spectator relay for the
+    room (`game.watchers.WatchRelay`): every change of the room, one message each."""
     return f"room.{room_id}"
 
 
 def watch_group(room_id: int) -> str:
-    """The group of a room's spectators' connections: one message per change, whoever watches."""
+    """The group of each process's spectator relay for a room: what is for spectators alone."""
     return f"watch.{room_id}"
 
 
 def send_to_room_on_commit(room_id: int, message: dict) -> None:
-    """Send `message` to everyone in a room — its seats' connections and its spectators — after commit."""
+    """Send `message` to everyone in a room — its seats' connections and its spectators — after commit.
+
+    One send: the spectators' relays are in the room group too, and pass on only the messages
+    meant for them (`game.watchers.TO_EVERY_SPECTATOR`).
+    """
     send_on_commit(room_group(room_id), message)
-    send_on_commit(watch_group(room_id), message)
 
 
 class _Outbox:

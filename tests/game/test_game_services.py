@@ -113,6 +113,23 @@ def test_a_move_is_two_round_trips_with_and_without_computers_and_one_from_the_k
     assert len(prepared) == len(set(prepared)), prepared  # each prepared once on the connection
 
 
+def test_a_move_is_one_group_send_for_its_seats_and_its_spectators(settings, monkeypatch):
+    """With Redis each group send is a publish: a move's seats' parts and its public frames
+    for the spectators go out together, to the room group, once."""
+    from game import services
+    from rooms.notify import room_group
+
+    settings.GAME_SEED = 3
+    room_id = begun(2, 0)
+    sent = []
+    monkeypatch.setattr(services, "send_on_commit", lambda group, message: sent.append((group, message)))
+    seat, _ = move(room_id)
+    [(group, message)] = sent
+    assert group == room_group(room_id) and message["type"] == "room.frames"
+    assert set(message["seats"]) == {"0", "1"}
+    assert message["watch"]["type"] == "watch.frames" and message["watch"]["texts"]
+
+
 def test_a_statement_sent_twice_on_a_connection_is_prepared_and_then_bound_without_its_text(settings):
     """The server parses and plans a statement's text only until the connection has sent it
     DB_PREPARE_THRESHOLD times; from then on a move binds the prepared statement by name."""

@@ -13,7 +13,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 from game import consumers, watchers
-from rooms.notify import watch_group
+from rooms.notify import room_group, watch_group
 from tests.game.conftest import settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -67,17 +67,39 @@ async def test_the_relay_frames_a_change_only_after_the_players_woken_with_it_ha
     order: list[str] = []
     watcher = await Watcher(layer, order).open()
     await watchers.watch_join(5, watcher)
+    await layer.group_add(room_group(5), seat)
     connection = asyncio.create_task(_buffered_seat_connection(layer, seat, order))
     await asyncio.sleep(0.05)  # the seat waits on its channel (a Redis layer subscribes meanwhile)
-    # Both woken by one change, as a process's seat and spectator connections are.
-    await layer.send(seat, {"type": "room.frames"})
-    await layer.group_send(watch_group(5), {"type": "watch.frames", "texts": [], "first": 1})
+    # Both woken by one change's one message, as a process's seat and spectator connections are.
+    await layer.group_send(room_group(5), {"type": "room.frames", "seats": {},
+                                           "watch": {"type": "watch.frames", "texts": [], "first": 1}})
     await asyncio.wait_for(connection, timeout=10)
     while not watcher.frames:
         await asyncio.sleep(0.01)
     watchers.watch_leave(5, watcher)
 
     assert order == ["player's frame written", "spectators' copy framed"]
+
+
+async def test_of_the_room_groups_messages_the_relay_passes_on_only_the_spectators(channel_layers):
+    """The relay hears every message of the room: a seat's part of a change (a hand, a prompt)
+    and the seats' rematch offer never reach a spectator; the change's public part and the
+    room's closing do."""
+    layer = get_channel_layer()
+    watcher = await Watcher(layer).open()
+    await watchers.watch_join(9, watcher)
+    seat_only = {"texts": ['{"cmd":"PLAYER_STATE","secret":"hand"}'], "begins": False, "leaves": False}
+    await layer.group_send(room_group(9), {"type": "room.frames", "seats": {"0": seat_only}})
+    await layer.group_send(room_group(9), {"type": "rematch.offer", "room_id": 10, "from": "Ann"})
+    await layer.group_send(room_group(9), {"type": "room.frames", "seats": {"0": seat_only},
+                                           "watch": {"type": "watch.frames", "texts": [], "first": 4}})
+    await layer.group_send(room_group(9), {"type": "room.closed", "reason": "admin"})
+    passed_on = await asyncio.wait_for(layer.receive(watcher.channel_name), timeout=10)
+    assert passed_on == {"type": "room.closed", "reason": "admin"}  # the first message sent to its channel
+    assert watcher.frames == [4]
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(layer.receive(watcher.channel_name), timeout=0.3)
+    watchers.watch_leave(9, watcher)
 
 
 async def test_a_process_is_one_member_of_a_watch_group_however_many_watch(channel_layers):

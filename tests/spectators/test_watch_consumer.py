@@ -12,6 +12,7 @@ from game.models import Game
 from lobby_site.wire import ProtocolError, clean_create_room
 from rooms import services as rooms_services
 from rooms.models import Deadline, Room
+from rooms.notify import watch_group
 from tests.game.conftest import begun_game, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -191,15 +192,15 @@ async def test_seats_that_go_away_together_reach_spectators_numbered_one_after_t
 
 
 async def held_watch_messages(monkeypatch, seats, changes: int) -> list[dict]:
-    """Play `changes` moves while keeping their watch group messages from being sent; return them."""
+    """Play `changes` moves while keeping their spectators' part (`watch`) from being sent; return them."""
     held = []
     send = services.send_on_commit
 
     def hold(group, message):
-        if group.startswith("watch."):
-            held.append(message)
-        else:
-            send(group, message)
+        if message["type"] == "room.frames" and "watch" in message:
+            held.append(message["watch"])
+            message = {key: value for key, value in message.items() if key != "watch"}
+        send(group, message)
 
     monkeypatch.setattr(services, "send_on_commit", hold)
     while len(held) < changes:
@@ -218,9 +219,9 @@ async def test_changes_that_arrive_out_of_order_reach_the_spectator_in_order(gam
     await watcher.receive_frame("GAME_EVENT")  # `spectators {count: 1}`
     first, second = await held_watch_messages(monkeypatch, seats, 2)
     layer = get_channel_layer()
-    await layer.group_send(services.watch_group(room_id), second)  # as if another process had been quicker
+    await layer.group_send(watch_group(room_id), second)  # as if another process had been quicker
     await watcher.quiet(0.3)  # it waits for the change before it …
-    await layer.group_send(services.watch_group(room_id), first)
+    await layer.group_send(watch_group(room_id), first)
     while watcher.last < second["first"] + len(second["texts"]) - 1:
         await watcher.receive()  # … and then both come, in order: WatchState checks every number
     assert watcher.snapshots == 1
@@ -232,7 +233,7 @@ async def test_a_change_that_never_comes_is_replaced_by_a_snapshot(game2, watch,
     await watcher.receive_frame("WATCHING")
     await watcher.receive_frame("GAME_EVENT")
     _, second = await held_watch_messages(monkeypatch, seats, 2)
-    await get_channel_layer().group_send(services.watch_group(room_id), second)
+    await get_channel_layer().group_send(watch_group(room_id), second)
     [snapshot] = await watcher.receive(timeout=consumers.REORDER_WAIT + 5)
     game = await db(Game.objects.get)(room_id=room_id)
     assert snapshot["cmd"] == "WATCHING" and snapshot["msg_id"] == game.event_count
