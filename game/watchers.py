@@ -156,10 +156,10 @@ SPECTATOR_CHUNK = 16
 SPECTATOR_PAUSE = 0.001  # seconds
 # The longest a chunk of spectators' copies waits for the players' commands in flight (see `_Turns`).
 SPECTATOR_YIELD = 0.005  # seconds
-# How long a waiting room's change waits for the next ones before its spectators get ROOMMATES.
 # The room's messages each spectator connection handles itself, in its own order (the
 # relay sends each to the connection's channel); the rest of the room group's are the seats'.
 TO_EVERY_SPECTATOR = frozenset({"room.closed", "watch.moved"})
+# How long a waiting room's change waits for the next ones before its spectators get ROOMMATES.
 ROOMMATES_SETTLE = 0.25  # seconds
 RELAY_RETRY = 1.0  # seconds before a relay whose layer failed receives again
 
