@@ -73,11 +73,16 @@ RELAY_APP = "bench.relay_asgi:application"
 # --- Processes ------------------------------------------------------------------------------
 
 
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the ")" closing the command name (state first)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
 def proc_times_and_rss(pid: int) -> tuple[int, int]:
     """Return (utime + stime in clock ticks, RSS in KiB) of a process, threads included."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    # After the ")" closing the command name, utime and stime are fields 12 and 13, rss 22.
+    fields = proc_stat(pid)
+    # utime and stime are fields 12 and 13, rss 22.
     return int(fields[11]) + int(fields[12]), int(fields[21]) * PAGE_KB
 
 
@@ -94,8 +99,7 @@ def postmaster_of(database_url: str) -> int | None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
     try:
-        with open(f"/proc/{backend}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])  # the field after the state: ppid
+        return int(proc_stat(backend)[1])  # the field after the state: ppid
     except OSError:
         return None
 
@@ -106,9 +110,7 @@ def server_usage(postmaster: int):
     cstime: a daphne's backend exits when its connection reaches DB_CONN_MAX_AGE). No RSS: its
     processes share their memory, and summing them would count it many times."""
     def usage() -> tuple[int, int]:
-        with open(f"/proc/{postmaster}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        ticks = sum(int(f) for f in proc_stat(postmaster)[11:15])  # utime, stime, cutime, cstime
         for child in children(postmaster):
             with contextlib.suppress(OSError):
                 ticks += proc_times_and_rss(child)[0]

@@ -56,7 +56,7 @@ def main():
     print(f"game_answer, {len(cpu)} moves in rooms of 4 ({os.environ['DATABASE_URL'].split(':')[0]}): "
           f"ORM thread CPU mean {statistics.mean(cpu):.0f} µs, median {statistics.median(cpu):.0f} µs; "
           f"wall from the loop mean {statistics.mean(wall):.0f} µs")
-    if all(backend):
+    if None not in backend:
         print(f"  the database server's backend process CPU a move mean {statistics.mean(backend):.0f} µs")
     if seating:
         kept = args.tables - min(10, args.tables // 2)  # the first tables warm the caches up
