@@ -190,12 +190,6 @@ def _lobby_changed_here() -> None:
     _lobby_generation += 1
 
 
-def player_by_token(*, room_id: int, token: str) -> Player | None:
-    """Return the person whose secret `token` opens a seat of room `room_id`, if any."""
-    return (Player.objects.select_related("room")
-            .filter(room_id=room_id, token_hash=token_hash(token), is_computer=False).first())
-
-
 # --- Notifications (sent after commit) ------------------------------------------------------
 
 

@@ -148,7 +148,8 @@ async def test_create_a_room_seats_the_creator_and_the_computers(lobby):
     assert room["players"] == ["Ann", "Computer 1", "Computer 2"]
     assert (room["seated"], room["needed"], room["status"]) == (3, 1, "waiting")
     assert player["seat"] == 0 and player["name"] == "Ann" and len(player["token"]) >= 20
-    stored = await database_sync_to_async(services.player_by_token)(room_id=room["room_id"], token=player["token"])
+    stored = await database_sync_to_async(Player.objects.get)(
+        room_id=room["room_id"], token_hash=services.token_hash(player["token"]), is_computer=False)
     assert stored.pk == player["player_id"]
     push = await other.push_until(lambda data: data["rooms"])
     assert push["payload"]["data"]["rooms"] == [room]
