@@ -15,16 +15,14 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import JSONField, Model
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from game.models import ChatLine, Game, GameLog
+from lobby_site.rows import NewRow, datetime_param, insert_sql, json_bytes, json_param, new_row, prepared
 from rooms.models import Deadline, Room
 
 RECENT_EVENTS = 20  # docs/protocol.md "View": recent_events holds the last 20 events
@@ -127,7 +125,7 @@ def _keep(game: Game, encoded: dict[str, bytes]) -> None:
     for name in _COLUMNS:
         value = game.pk if name == "id" else getattr(game, name)
         if name in _JSON and value is not None:
-            value = encoded.get(name) or _json_bytes(value)
+            value = encoded.get(name) or json_bytes(value)
         row.append(value)
     with _kept_lock:
         _kept[game.room_id] = tuple(row)
@@ -175,13 +173,13 @@ def game_save(game: Game, change: Change, fields: tuple[str, ...], *, keep: bool
         new["event_count"] = game.event_count + len(change.events)
         new["recent"] = recent_kept(game.recent + change.events)
     values = {name: getattr(game, name) for name in fields} | new
-    encoded = {name: _json_bytes(value) for name, value in values.items() if name in _JSON and value is not None}
+    encoded = {name: json_bytes(value) for name, value in values.items() if name in _JSON and value is not None}
     # Chat is numbered like every public event but kept apart from the log (a chat change
     # holds only its chat event, so the log row's numbering stays contiguous).
     chat = _chat_lines(game, change.events, now)
     logged = [event for event in change.events if event.get("event") != "chat"]
     log = _log_row(game.pk, new["version"], game.event_count, logged, now) if logged else None
-    deadlines = [_new_row(Deadline(**d)) for d in change.deadlines]
+    deadlines = [new_row(Deadline(**d)) for d in change.deadlines]
     if connection.vendor == "postgresql":
         saved = _save_in_one_statement(game, read_version, values, encoded, log, deadlines, change.room_status, now,
                                        chat)
@@ -218,14 +216,14 @@ def _save_the_rest(game, log, deadlines, room_status, now, chat) -> None:
         ChatLine.objects.bulk_create(chat[-settings.CHAT_KEPT:] if settings.CHAT_KEPT > 0 else [])
     for model, columns, values in ([log] if log is not None else []) + deadlines:
         with connection.cursor() as cursor:  # SQL built once, as the UPDATE's: Model.save cost more than the INSERT
-            cursor.execute(_insert_sql(model, columns), values)
+            cursor.execute(insert_sql(model, columns), values)
     if room_status is not None:
         Room.objects.filter(pk=game.room_id).update(status=room_status, updated=now)
 
 
 def _save_in_one_statement(game, read_version, values, encoded, log, deadlines, room_status, now, chat=()) -> bool:
     quote = connection.ops.quote_name
-    params = [_json_param(encoded[name]) if name in encoded else _prepared(Game._meta.get_field(name), value)
+    params = [json_param(encoded[name]) if name in encoded else prepared(Game._meta.get_field(name), value)
               for name, value in values.items()]
     params += [game.pk, read_version]
     update = _update_sql(connection.vendor, tuple(values))
@@ -234,7 +232,7 @@ def _save_in_one_statement(game, read_version, values, encoded, log, deadlines, 
             cursor.execute(update, params)
             return cursor.rowcount == 1
     sql = [f"WITH moved AS ({update} RETURNING {quote('id')})"]
-    kept = [_new_row(line) for line in chat[-settings.CHAT_KEPT:]] if chat and settings.CHAT_KEPT > 0 else []
+    kept = [new_row(line) for line in chat[-settings.CHAT_KEPT:]] if chat and settings.CHAT_KEPT > 0 else []
     inserts = ([log] if log is not None else []) + deadlines + kept
     for k, (model, columns, row_params) in enumerate(inserts):
         sql.append(f", ins{k} AS (INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
@@ -247,7 +245,7 @@ def _save_in_one_statement(game, read_version, values, encoded, log, deadlines, 
     if room_status is not None:
         sql.append(f", room_changed AS (UPDATE {quote(Room._meta.db_table)} SET {quote('status')} = %s, "
                    f"{quote('updated')} = %s WHERE {quote('id')} = %s AND EXISTS (SELECT 1 FROM moved))")
-        params += [room_status, _prepared(Room._meta.get_field("updated"), now), game.room_id]
+        params += [room_status, prepared(Room._meta.get_field("updated"), now), game.room_id]
     sql.append(" SELECT count(*) FROM moved")
     with connection.cursor() as cursor:
         cursor.execute("".join(sql), params)
@@ -262,80 +260,13 @@ def _update_sql(vendor: str, names: tuple[str, ...]) -> str:
     return f"UPDATE {quote(Game._meta.db_table)} SET {sets} WHERE {quote('id')} = %s AND {quote('version')} = %s"
 
 
-@functools.cache
-def _insert_sql(model: type[Model], columns: tuple[str, ...]) -> str:
-    return (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))})")
-
-
-# A row a change inserts: its model, its quoted columns and their parameters.
-NewRow = tuple[type[Model], tuple[str, ...], list]
-
-
 def _log_row(game_id: int, version: int, seq: int, events: list[dict], now) -> NewRow:
     """Return the change's log row, built without a model instance (one on every move cost more than its INSERT)."""
-    return GameLog, _log_columns(connection.vendor), [game_id, version, seq, _json_param(_json_bytes(events)),
-                                                      _datetime_param(connection.vendor, now)]
+    return GameLog, _log_columns(connection.vendor), [game_id, version, seq, json_param(json_bytes(events)),
+                                                      datetime_param(connection.vendor, now)]
 
 
 @functools.cache
 def _log_columns(vendor: str) -> tuple[str, ...]:
     return tuple(connection.ops.quote_name(GameLog._meta.get_field(name).column)
                  for name in ("game", "version", "seq", "events", "created"))
-
-
-def _new_row(row: Model) -> NewRow:
-    """Return the columns and prepared values of a new model instance (every concrete field but the id)."""
-    columns, values = [], []
-    for model_field in row._meta.concrete_fields:
-        if model_field.primary_key:
-            continue
-        value = getattr(row, model_field.attname)
-        if value is None and not model_field.null:
-            value = model_field.get_default()
-        columns.append(connection.ops.quote_name(model_field.column))
-        values.append(_prepared(model_field, value))
-    return type(row), tuple(columns), values
-
-
-def _prepared(model_field, value):
-    """Return a column's parameter for the move path's SQL, as `get_db_prep_save` would.
-
-    JSON columns are encoded with orjson instead of the json module: the row's state and
-    seats, and the log row's events, are encoded on every move, and that was a tenth of the
-    process's time (bench/README.md). Reads decode with orjson too (`_game_from_row`).
-    Plain numbers and strings go as they are, and a moment is converted once (the same `now`
-    stamps the game row, its log row and the room): the field methods cost more than the rest
-    of building a move's parameters.
-    """
-    if value is None:
-        return None
-    if isinstance(model_field, JSONField):
-        return _json_param(_json_bytes(value))
-    if type(value) in (int, str):
-        return value
-    if isinstance(value, datetime):
-        return _datetime_param(connection.vendor, value)
-    return model_field.get_db_prep_save(value, connection)
-
-
-@functools.lru_cache(maxsize=8)
-def _datetime_param(vendor: str, moment: datetime):
-    """Return a DateTimeField's parameter for `moment` on this database kind (as `get_db_prep_save` would)."""
-    return Game._meta.get_field("updated").get_db_prep_save(moment, connection)
-
-
-def _json_param(data: bytes):
-    """Return JSON already encoded as a column's parameter."""
-    if connection.vendor == "postgresql":
-        return Jsonb(data, dumps=_as_is)
-    return data.decode()
-
-
-def _as_is(data: bytes) -> bytes:
-    return data
-
-
-def _json_bytes(value) -> bytes:
-    # Non-string keys as the json module writes them (a dict keyed by seat numbers).
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)

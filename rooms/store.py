@@ -22,6 +22,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Model
 
+from lobby_site.rows import datetime_param, insert_sql, new_row
 from rooms.models import Connection, Deadline, Player, Room, RoomDraft
 
 
@@ -75,16 +76,11 @@ def _run(sql: str, params: list, *, rows: bool = True) -> list[tuple]:
         return cursor.fetchall() if rows else []
 
 
-def _moment(moment: datetime):
-    """Return a DateTimeField's parameter for `moment` on this database (as the ORM would prepare it)."""
-    return Connection._meta.get_field("opened").get_db_prep_save(moment, connection)
-
-
 def connections_insert(opened: list[tuple[str, int]], *, process: str, now: datetime) -> None:
     """Insert a Connection row for each (channel_name, player_id); a channel already recorded is left as it is."""
     params = []
     for channel_name, player_id in opened:
-        params += [channel_name, Connection.Kind.GAME, player_id, process, _moment(now)]
+        params += [channel_name, Connection.Kind.GAME, player_id, process, datetime_param(connection.vendor, now)]
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(opened))
     _run(f"INSERT INTO {_table(Connection)} (channel_name, kind, player_id, process, opened) VALUES {values} "
          f"ON CONFLICT DO NOTHING", params, rows=False)
@@ -169,7 +165,8 @@ def room_seats(room_id: int) -> list[RoomSeat]:
 
 def room_touch(room_id: int, now: datetime) -> None:
     """Stamp the room's `updated` (the ORM's auto_now, for a change that wrote only its seats)."""
-    _run(f"UPDATE {_table(Room)} SET updated = %s WHERE id = %s", [_moment(now), room_id], rows=False)
+    _run(f"UPDATE {_table(Room)} SET updated = %s WHERE id = %s", [datetime_param(connection.vendor, now), room_id],
+         rows=False)
 
 
 def seat_by_token(room_id: int, token_hash: str) -> Player | None:
@@ -190,21 +187,10 @@ def row_insert(row: Model) -> int:
 
     The ORM's `create` for the rows every seat adds (its player row, its grace deadline):
     building the INSERT cost more than running it. No signals are sent (these models have
-    none) and fields are prepared as the ORM prepares them for a save.
+    none); fields are prepared as a save prepares them (`lobby_site.rows.new_row`).
     """
-    fields = [f for f in row._meta.concrete_fields if not f.primary_key]
-    for model_field in fields:
-        if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
-            model_field.pre_save(row, add=True)
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
-    (row.pk,), = _run(_insert_sql(type(row)), params)
+    model, columns, params = new_row(row)
+    (row.pk,), = _run(insert_sql(model, columns, returning_id=True), params)
     row._state.adding = False
     row._state.db = connection.alias
     return row.pk
-
-
-@functools.cache
-def _insert_sql(model) -> str:
-    columns = [connection.ops.quote_name(f.column) for f in model._meta.concrete_fields if not f.primary_key]
-    return (f"INSERT INTO {_table(model)} ({', '.join(columns)}) VALUES ({_marks(columns)}) "
-            f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}")
