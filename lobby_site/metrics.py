@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import time
 
 from django.conf import settings
@@ -64,7 +65,8 @@ def _gc_timed(phase: str, info: dict) -> None:
         return
     pause = time.perf_counter() - _gc_started
     GC_PAUSE_SECONDS.labels(str(info["generation"])).observe(pause)
-    if pause >= GC_PAUSE_LOGGED:
+    # Not while the interpreter shuts down: its last collections come after the log's streams closed.
+    if pause >= GC_PAUSE_LOGGED and not sys.is_finalizing():
         logger.warning("garbage collection (generation %d) paused the process for %.0f ms; %d objects collected",
                        info["generation"], 1000 * pause, info["collected"])
 

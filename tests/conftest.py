@@ -25,6 +25,24 @@ def pytest_configure(config):
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped, the ORM thread's connection closed.
+
+    Channels' worker thread closes its connection after each call (CONN_MAX_AGE 0, above),
+    but not when the call ends outside a test's database access: a server clock's tick still
+    running as its test ends finds access blocked when it checks the connection, so that
+    connection stays open, and the test database could not be dropped at the end of the run
+    ("being accessed by other users"), leaving it on the server.
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
 @pytest.fixture(autouse=True)
 def forget_kept_games():
     """Start every test without the games an earlier one's moves kept in this process.
