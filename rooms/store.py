@@ -183,7 +183,7 @@ def seat_by_token(room_id: int, token_hash: str) -> Player | None:
 
 
 def row_insert(row: Model) -> int:
-    """Insert a new model instance's row (every concrete field but the id, as given); return its id.
+    """Insert a new model instance's row (every concrete field but the id); return its id.
 
     The ORM's `create` for the rows every seat adds (its player row, its grace deadline):
     building the INSERT cost more than running it. No signals are sent (these models have
