@@ -3,8 +3,11 @@
 Not a test. For each configuration and each player count, the script starts fresh servers
 on free ports, runs `manage.py loadtest` against them, and samples the servers' CPU and
 memory from /proc (and, for `nginx-pg-redis`, the CPU of the whole PostgreSQL server when it
-runs on this machine); then, in the same configuration and at the same pace, a bare Channels
-relay (bench/relay_asgi.py: one message per group of 4 every think time) for comparison.
+runs on this machine, and of the private Redis), the load generator's CPU, and the whole
+machine's busy time (/proc/stat, all cores: "machine CPU %" out of 100 a core, and that per
+move); then, in the same configuration and at the same pace, a bare Channels relay
+(bench/relay_asgi.py: one message per group of 4 every think time) for comparison, its
+sockets this script's own (their CPU is the relay's load generator).
 
 Configurations:
 * `default` — one daphne, SQLite + in-memory channel layer (no variables set).
@@ -196,17 +199,27 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def machine_usage() -> tuple[int, int]:
+    """A Sampler group for the whole machine: the busy clock ticks of all its cores (everything
+    but idle and iowait in /proc/stat, the hypervisor's steal included: it is time the machine's
+    processes could not have). No RSS."""
+    with open("/proc/stat") as stat:
+        ticks = [int(field) for field in stat.readline().split()[1:9]]
+    return sum(ticks) - ticks[3] - ticks[4], 0  # user nice system idle iowait irq softirq steal
+
+
 @contextlib.contextmanager
 def private_redis(tmp: Path):
-    """A throwaway redis-server on a free port: no other run's pub/sub channels can reach it."""
+    """A throwaway redis-server on a free port (no other run's pub/sub channels can reach it):
+    yield its URL and pid, or BENCH_REDIS_URL and None without redis-server."""
     if not shutil.which("redis-server"):
-        yield os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+        yield os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"), None
         return
     port = free_port()
     with process_group(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                        "no", "--dir", str(tmp)], tmp / "redis.log"):
+                        "no", "--dir", str(tmp)], tmp / "redis.log") as redis:
         wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", redis.pid
 
 
 def nginx_config(sample: str, tmp: Path, listen: int, upstreams: list[int]) -> str:
@@ -261,7 +274,9 @@ class Servers:
     def __init__(self, config: str, app: str, extra_env: dict, tmp: Path):
         self.config, self.app, self.extra_env, self.tmp = config, app, extra_env, tmp
         self.ws_url = ""
-        self.groups: dict[str, list[int]] = {}
+        # What the Sampler reads: the servers' processes, the load generator's (filled in by
+        # whoever starts it) and the whole machine's busy time.
+        self.groups: dict = {"load generator": [], "machine": machine_usage}
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "Servers":
@@ -271,16 +286,19 @@ class Servers:
             url = stack.enter_context(sqlite_database(self.tmp))
             daphne = stack.enter_context(Daphne(server_env(url, **settings), app=self.app,
                                                 log_path=self.tmp / "daphne.log"))
-            self.ws_url, self.groups = daphne.ws_url, {"daphne": [daphne.process.pid]}
+            self.ws_url = daphne.ws_url
+            self.groups["daphne"] = [daphne.process.pid]
             return self
-        redis_url = stack.enter_context(private_redis(self.tmp))
+        redis_url, redis_pid = stack.enter_context(private_redis(self.tmp))
         url = stack.enter_context(postgres_database())
         env = server_env(url, redis_url, **settings)
         daphnes = [stack.enter_context(Daphne(env, app=self.app, log_path=self.tmp / f"daphne{k}.log"))
                    for k in range(2)]
         port, master = stack.enter_context(nginx(self.tmp, [d.port for d in daphnes]))
         self.ws_url = f"ws://127.0.0.1:{port}"
-        self.groups = {"daphne": [d.process.pid for d in daphnes], "nginx": [master, *children(master)]}
+        self.groups.update({"daphne": [d.process.pid for d in daphnes], "nginx": [master, *children(master)]})
+        if redis_pid is not None:
+            self.groups["redis"] = [redis_pid]
         postmaster = postmaster_of(url)
         if postmaster is not None:
             self.groups["postgres"] = server_usage(postmaster)
@@ -313,9 +331,11 @@ def run_loadtest(servers: Servers, players: int, spectators: int, args, log: Pat
     with Sampler(servers.groups) as sampler, open(log, "ab") as err:
         watchers = (subprocess.Popen(watching, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
                     if spectators else None)
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
+        done = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+        servers.groups["load generator"] += [done.pid, *([watchers.pid] if watchers else [])]
+        out = done.communicate(timeout=timeout)[0]
         watched = watchers.communicate(timeout=timeout)[0] if watchers else ""
-    lines = done.stdout.strip().splitlines()
+    lines = out.strip().splitlines()
     if not lines:
         raise RuntimeError(f"loadtest printed nothing (exit {done.returncode}); see {log}")
     summary = json.loads(lines[-1])
@@ -385,6 +405,7 @@ async def relay_load(ws_url: str, players: int, args) -> dict:
 
 
 def run_relay(servers: Servers, players: int, args) -> tuple[dict, dict]:
+    servers.groups["load generator"].append(os.getpid())  # the relay's sockets are this process's
     with Sampler(servers.groups) as sampler:
         result = asyncio.run(relay_load(servers.ws_url, players, args))
     return result, sampler.over(*result.pop("window"))
@@ -452,27 +473,35 @@ def step(config: str, players: int, spectators: int, args, run_dir: Path, run: i
 # --- Report -------------------------------------------------------------------------------
 
 HEADER = ("| config | players | spectators | moves/s | p50 ms | p99 ms | errors / gaps / conn. fail. "
-          "| spectator frames / gaps / fail. | daphne CPU % | nginx CPU % | PostgreSQL CPU % "
-          "| daphne RSS MB | KiB/player | client CPU % | relay msg/s | relay p50 / p99 ms | relay daphne CPU % |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| spectator frames / gaps / fail. | daphne CPU % | nginx CPU % | PostgreSQL CPU % | Redis CPU % "
+          "| load generator CPU % | machine CPU % (of 100 × cores) | machine CPU ms a move "
+          "| daphne RSS MB | KiB/player | relay msg/s | relay p50 / p99 ms | relay daphne CPU % "
+          "| relay machine CPU % | relay machine CPU ms a relay |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def machine_ms(usage: dict, per_s: float) -> str:
+    """The machine's busy CPU time per move (or relay) over the window, in ms."""
+    return f"{10 * usage['machine']['cpu_pct'] / per_s:.2f}" if per_s else "–"
 
 
 def table_row(row: dict) -> str:
     s, u = row["summary"], row["usage"]
     daphne = u["daphne"]
     per_player = (daphne["rss_kb"] - daphne["idle_rss_kb"]) / row["players"]
-    nginx_cpu = u["nginx"]["cpu_pct"] if "nginx" in u else "–"
-    postgres_cpu = u["postgres"]["cpu_pct"] if "postgres" in u else "–"
+    cpu = {name: u[name]["cpu_pct"] if name in u else "–" for name in ("nginx", "postgres", "redis", "load generator",
+                                                                        "machine")}
     relay = row.get("relay")
-    relay_cells = ("–", "–", "–") if relay is None else (
-        relay["messages_per_s"], f"{relay['p50_ms']} / {relay['p99_ms']}", row["relay_usage"]["daphne"]["cpu_pct"])
+    relay_cells = ("–",) * 5 if relay is None else (
+        relay["messages_per_s"], f"{relay['p50_ms']} / {relay['p99_ms']}", row["relay_usage"]["daphne"]["cpu_pct"],
+        row["relay_usage"]["machine"]["cpu_pct"], machine_ms(row["relay_usage"], relay["messages_per_s"]))
     watched = (f"{s.get('spectator_frames', 0)} / {s.get('spectator_gaps', 0)} / {s.get('spectator_failures', 0)}"
                if row.get("spectators") else "–")
     return (f"| {row['config']} | {row['players']} | {row.get('spectators', 0)} | {s['moves_per_s']} | {s['p50_ms']} "
             f"| {s['p99_ms']} | {s['errors']} / {s['gaps']} / {s['connect_failures']} | {watched} "
-            f"| {daphne['cpu_pct']} | {nginx_cpu} | {postgres_cpu} "
-            f"| {daphne['rss_kb'] / 1024:.0f} | {per_player:.0f} | {s['client_cpu_pct']} "
-            f"| {relay_cells[0]} | {relay_cells[1]} | {relay_cells[2]} |")
+            f"| {daphne['cpu_pct']} | {cpu['nginx']} | {cpu['postgres']} | {cpu['redis']} | {cpu['load generator']} "
+            f"| {cpu['machine']} | {machine_ms(u, s['moves_per_s'])} "
+            f"| {daphne['rss_kb'] / 1024:.0f} | {per_player:.0f} | {' | '.join(map(str, relay_cells))} |")
 
 
 def held(rows: list[dict], goal_ms: float) -> int:
