@@ -1,12 +1,22 @@
-"""The in-memory channel layer of a single-process deployment (the default configuration)."""
+"""The channel layers: in memory for a single process (the default configuration), Redis
+pub/sub for several.
+
+Both take a batch of sends at once (`send_many`), which is how the outbox of
+rooms/notify.py hands over what the services queued after their commits.
+"""
 
 import asyncio
 import time
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+from channels_redis import pubsub
 
 from lobby_site import metrics
+
+# A send as the outbox queues it: a group's name (or, when the flag is set, one channel's
+# name) and the message.
+Send = tuple[str, dict, bool]
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
@@ -58,8 +68,47 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
             metrics.LAYER_SEND_FAILURES.labels("full").inc()
             raise ChannelFull(channel) from None
 
+    async def send_many(self, sends: list[Send]) -> None:
+        """Send each of `sends` in order (nothing here waits on a network)."""
+        for name, message, to_channel in sends:
+            try:
+                await (self.send(name, message) if to_channel else self.group_send(name, message))
+            except ChannelFull:
+                pass  # counted by _put; the rest of the batch still goes out
+
     def _clean_expired(self):
         now = time.monotonic()
         if now - self._swept_at >= self.SWEEP_EVERY:
             self._swept_at = now
             super()._clean_expired()
+
+
+class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
+    """channels-redis's pub/sub layer, with a batch of sends published in one round trip.
+
+    The stock layer publishes one message at a time and holds its connection's lock until
+    Redis has answered, so a process sent at most one message per round trip — and under
+    load a round trip is an event-loop turn or more. At 5,000 players on two processes the
+    sends queued behind one another: the moves were saved within ~11 ms but reached their
+    players hundreds of milliseconds later (bench/README.md, nineteenth session).
+    `send_many` publishes a batch through one pipeline per shard, under the same lock, in
+    the order given: Redis runs a connection's commands in order, so each group still
+    receives its messages in the order they were sent.
+    """
+
+    async def send_many(self, sends: list[Send]) -> None:
+        layer = self._get_layer()  # this event loop's connections (channels-redis 4.3 internals)
+        by_shard: dict = {}
+        for name, message, to_channel in sends:
+            channel = name if to_channel else layer._get_group_channel_name(name)
+            by_shard.setdefault(layer._get_shard(channel), []).append((channel, self.serialize(message)))
+        for shard, publishes in by_shard.items():
+            async with shard._lock:
+                shard._ensure_redis()
+                if len(publishes) == 1:  # most batches below full load: a pipeline costs more than it saves
+                    await shard._redis.publish(*publishes[0])
+                    continue
+                async with shard._redis.pipeline(transaction=False) as pipe:
+                    for channel, data in publishes:
+                        pipe.publish(channel, data)
+                    await pipe.execute()

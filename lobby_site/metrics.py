@@ -37,6 +37,9 @@ DEADLINES_FIRED = Counter("discard_deadlines_fired", "Deadlines this process cla
 LAYER_SEND_FAILURES = Counter("discard_channel_layer_send_failures",
                               "Group sends that failed (Redis errors) or were dropped (a full in-memory channel).",
                               ["reason"])
+GROUP_SEND_BATCH = Histogram(
+    "discard_group_send_batch", "Sends the process's outbox made in one batch (one channel-layer round trip).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
 SENDS_TO_CLOSING_SOCKETS = Counter("discard_sends_to_closing_sockets",
                                    "Frames dropped because their socket's client was already closing it.")
 

@@ -216,7 +216,7 @@ if REDIS_URL:
             # bench/moves.py's relay baseline (docs/operations.md); clients recover a lost
             # message through their msg_id gap check, so its lack of queueing costs nothing.
             "BACKEND": os.environ.get(
-                "CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
+                "CHANNEL_LAYER_BACKEND", "lobby_site.layers.RedisPubSubChannelLayer"
             ),
             # socket_timeout None: redis-py 8 defaults it to 5 s, which cuts the layer's
             # 5 s blocking pop and kills idle consumers (django/channels_redis#422).

@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from lobby_site import metrics
+from lobby_site.layers import Send
 
 logger = logging.getLogger(__name__)
 
@@ -46,26 +47,47 @@ def send_to_room_on_commit(room_id: int, message: dict) -> None:
 
 
 class _Outbox:
-    """One event loop's queue of group sends, sent one after another by one task."""
+    """One event loop's queue of group sends, sent in order by one task.
+
+    Whatever has queued up while the last sends went out goes out next as one batch (one
+    Redis round trip: lobby_site/layers.py `send_many`), so the sends keep up however many
+    changes a process commits between two turns of its event loop.
+    """
+
+    BATCH = 256  # sends at most in one batch: one bounded write
 
     def __init__(self):
-        self.queue: asyncio.Queue[tuple[str, dict, bool]] = asyncio.Queue()
+        self.queue: asyncio.Queue[Send] = asyncio.Queue()
+        self.sending = False  # a batch taken from the queue has not gone out yet
         self.task = asyncio.get_running_loop().create_task(self._run(), name="group-sends")
 
     async def _run(self) -> None:
         layer = get_channel_layer()
         while True:
-            group, message, to_channel = await self.queue.get()
+            batch = [await self.queue.get()]
+            while len(batch) < self.BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            self.sending = True
             try:
-                if to_channel:  # one connection, by its channel name
-                    await layer.send(group, message)
-                else:
-                    await layer.group_send(group, message)
+                await _send_many(layer, batch)
             except Exception:
                 # A lost send is recovered by the clients (a msg_id gap, or silence, makes
                 # them ask for the game's status); it must not stop the sends after it.
-                logger.exception("group send to %s failed", group)
-                metrics.LAYER_SEND_FAILURES.labels("error").inc()
+                logger.exception("group sends to %s failed", ", ".join(sorted({name for name, _, _ in batch})))
+                metrics.LAYER_SEND_FAILURES.labels("error").inc(len(batch))
+            finally:
+                self.sending = False
+            metrics.GROUP_SEND_BATCH.observe(len(batch))
+
+
+async def _send_many(layer, sends: list[Send]) -> None:
+    """Send a batch through the layer's `send_many`, or one by one on a layer without it."""
+    send_many = getattr(layer, "send_many", None)
+    if send_many is not None:
+        await send_many(sends)
+        return
+    for name, message, to_channel in sends:
+        await (layer.send(name, message) if to_channel else layer.group_send(name, message))
 
 
 _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()
@@ -122,5 +144,5 @@ def send_to_channel_on_commit(channel_name: str, message: dict) -> None:
 async def sends_flushed() -> None:
     """Wait until every group send queued on this loop has gone out (tests, shutdown)."""
     outbox = _outboxes.get(asyncio.get_running_loop())
-    while outbox is not None and not outbox.queue.empty():
+    while outbox is not None and (outbox.sending or not outbox.queue.empty()):
         await asyncio.sleep(0.005)

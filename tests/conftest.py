@@ -8,7 +8,7 @@ import redis
 from channels import layers as channels_layers
 
 MEMORY_LAYER = "lobby_site.layers.InMemoryChannelLayer"  # the default configuration's layer
-REDIS_LAYER = os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer")
+REDIS_LAYER = os.environ.get("CHANNEL_LAYER_BACKEND", "lobby_site.layers.RedisPubSubChannelLayer")
 # One key prefix per run, so runs sharing a Redis database never see each other's keys.
 REDIS_PREFIX = f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}-"
 

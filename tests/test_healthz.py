@@ -31,6 +31,7 @@ def broken_database():
     params=[
         "channels_redis.core.RedisChannelLayer",
         "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "lobby_site.layers.RedisPubSubChannelLayer",
     ]
 )
 def broken_channel_layer(request, settings):

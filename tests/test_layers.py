@@ -1,10 +1,16 @@
-"""The default configuration's in-memory channel layer: Channels' own, sweeping once a second."""
+"""The channel layers of lobby_site/layers.py: the in-memory one (Channels' own, sweeping once a
+second) and both layers' batches of sends."""
 
 import asyncio
 
+import pytest
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+from channels.layers import get_channel_layer
 
-from lobby_site.layers import InMemoryChannelLayer
+from lobby_site import metrics
+from lobby_site.layers import InMemoryChannelLayer, RedisPubSubChannelLayer
+from rooms import notify
+from tests.conftest import REDIS_PREFIX, flush_redis
 
 
 class CountingStockLayer(ChannelsInMemoryChannelLayer):
@@ -70,3 +76,89 @@ async def test_a_full_member_misses_a_group_message_and_the_others_still_get_it(
     assert (await layer.receive(other))["type"] == "second"
     assert (await layer.receive(full))["type"] == "first"
     assert full not in layer.channels  # nothing more was queued for it
+
+
+# --- Batches of sends (the outbox of rooms/notify.py) ----------------------------------------
+
+
+def redis_layer(redis_url):
+    return RedisPubSubChannelLayer(hosts=[{"address": redis_url, "socket_timeout": None}], prefix=REDIS_PREFIX)
+
+
+@pytest.fixture
+def writes_to_redis(monkeypatch):
+    """Count the writes redis-py makes to Redis sockets (each a round trip's request), the real
+    writes still made."""
+    from redis.asyncio.connection import AbstractConnection
+
+    counted = {"writes": 0}
+    real = AbstractConnection.send_packed_command
+
+    async def counting(self, command, check_health=True):
+        counted["writes"] += 1
+        return await real(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return counted
+
+
+async def test_a_batch_of_sends_reaches_each_group_and_channel_in_order_in_one_round_trip(redis_url,
+                                                                                       writes_to_redis):
+    flush_redis(redis_url)
+    layer = redis_layer(redis_url)
+    try:
+        first, second = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("room.1", first)
+        await layer.group_add("room.1", second)
+        await layer.group_add("room.2", second)
+        sends = []
+        for n in range(60):
+            sends.append(("room.1", {"type": "room.frames", "n": n}, False))
+            sends.append(("room.2", {"type": "room.frames", "n": 1000 + n}, False))
+            if n % 10 == 0:
+                sends.append((first, {"type": "seat.private", "n": 2000 + n}, True))
+        await layer.send_many([("nobody", {"type": "x"}, False)])  # opens the connection (its handshake's writes)
+        before = writes_to_redis["writes"]
+        await layer.send_many(sends)
+        assert writes_to_redis["writes"] - before == 1  # one pipeline: a stock group_send each would be 126
+
+        async def drain(channel, count):
+            return [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(count)]
+
+        assert await drain(first, 66) == [m["n"] for name, m, _ in sends if name in ("room.1", first)]
+        assert await drain(second, 120) == [m["n"] for name, m, _ in sends if name in ("room.1", "room.2")]
+    finally:
+        await layer.flush()
+        flush_redis(redis_url)
+
+
+async def test_the_memory_layers_batch_delivers_in_order_and_a_full_member_does_not_stop_it():
+    layer = InMemoryChannelLayer(capacity=3)
+    full, other = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("room.1", full)
+    await layer.group_add("room.1", other)
+    await layer.send_many([(full, {"type": "x", "n": n}, True) for n in range(3)]
+                          + [("room.1", {"type": "x", "n": n}, False) for n in range(3, 6)])
+    assert [(await layer.receive(full))["n"] for _ in range(3)] == [0, 1, 2]  # the group's were dropped for it
+    assert [(await layer.receive(other))["n"] for _ in range(3)] == [3, 4, 5]
+
+
+def batches_observed() -> tuple[float, float]:
+    """(batches, sends) the outboxes of this process have counted (discard_group_send_batch)."""
+    samples = {s.name: s.value for metric in metrics.GROUP_SEND_BATCH.collect() for s in metric.samples}
+    return samples["discard_group_send_batch_count"], samples["discard_group_send_batch_sum"]
+
+
+async def test_sends_queued_in_one_turn_of_the_loop_go_out_as_one_batch_in_order(channel_layers):
+    layer = get_channel_layer()
+    member = await layer.new_channel()
+    await layer.group_add("room.7", member)
+    batches, sends = batches_observed()
+    for n in range(50):  # as the services' after-commit sends arrive: many between two turns of the loop
+        notify._enqueue("room.7", {"type": "room.frames", "n": n})
+    await notify.sends_flushed()
+    received = [(await asyncio.wait_for(layer.receive(member), 5))["n"] for _ in range(50)]
+    assert received == list(range(50))
+    assert batches_observed() == (batches + 1, sends + 50)
+    if channel_layers == "redis":
+        await layer.flush()

@@ -96,4 +96,4 @@ def test_environment_selects_postgresql_redis_and_tunables(tmp_path):
 def test_redis_url_defaults_to_the_pubsub_layer(tmp_path):
     report = probe(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0")
 
-    assert report["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert report["layer"] == "lobby_site.layers.RedisPubSubChannelLayer"  # channels-redis pub/sub, with send_many
