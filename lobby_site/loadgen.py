@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import random
 import resource
 import time
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 import websockets
 
 from lobby_site.bot import choose_answer
-from lobby_site.client import LobbyClient, SeatClient, ServerError, is_stale_answer, rematch
+from lobby_site.client import LobbyClient, SeatClient, ServerError, decode_message, is_stale_answer, rematch
 from lobby_site.wire import ClientCmd, ServerCmd
 
 SEATS = 4
@@ -290,8 +289,7 @@ async def watch_games(index: int, config: LoadConfig, stats: Stats) -> None:
                         text = await asyncio.wait_for(socket.recv(), FOLLOW_WAIT if over else None)
                     except (asyncio.TimeoutError, websockets.ConnectionClosedOK):
                         break  # no rematch came, or the socket closed normally: watch another game
-                    decoded = json.loads(text)
-                    for frame in decoded if isinstance(decoded, list) else [decoded]:
+                    for frame in decode_message(text):
                         cmd, msg_id = frame["cmd"], frame["msg_id"]
                         if cmd == "WATCH_MOVED":  # the table's rematch, numbered by its own stream
                             room_id, last, over = frame["payload"]["data"]["room_id"], None, False
