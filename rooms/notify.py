@@ -71,23 +71,32 @@ class _Outbox:
             try:
                 await _send_many(layer, batch)
             except Exception:
-                # A lost send is recovered by the clients (a msg_id gap, or silence, makes
-                # them ask for the game's status); it must not stop the sends after it.
-                logger.exception("group sends to %s failed", ", ".join(sorted({name for name, _, _ in batch})))
-                metrics.LAYER_SEND_FAILURES.labels("error").inc(len(batch))
+                _send_failed(batch)
             finally:
                 self.sending = False
             metrics.GROUP_SEND_BATCH.observe(len(batch))
 
 
 async def _send_many(layer, sends: list[Send]) -> None:
-    """Send a batch through the layer's `send_many`, or one by one on a layer without it."""
+    """Send a batch through the layer's `send_many`; on a layer without one (channels-redis's
+    own, chosen with CHANNEL_LAYER_BACKEND), one send at a time, as before batches."""
     send_many = getattr(layer, "send_many", None)
     if send_many is not None:
         await send_many(sends)
         return
-    for name, message, to_channel in sends:
-        await (layer.send(name, message) if to_channel else layer.group_send(name, message))
+    for send in sends:
+        name, message, to_channel = send
+        try:
+            await (layer.send(name, message) if to_channel else layer.group_send(name, message))
+        except Exception:
+            _send_failed([send])
+
+
+def _send_failed(sends: list[Send]) -> None:
+    # A lost send is recovered by the clients (a msg_id gap, or silence, makes them ask for
+    # the game's status); it must not stop the sends after it.
+    logger.exception("group sends to %s failed", ", ".join(sorted({name for name, _, _ in sends})))
+    metrics.LAYER_SEND_FAILURES.labels("error").inc(len(sends))
 
 
 _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()

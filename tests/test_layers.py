@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from lobby_site import metrics
 from lobby_site.layers import InMemoryChannelLayer, RedisPubSubChannelLayer
 from rooms import notify
-from tests.conftest import REDIS_PREFIX, flush_redis
+from tests.conftest import REDIS_PREFIX, flush_redis, reset_channel_layers
 
 
 class CountingStockLayer(ChannelsInMemoryChannelLayer):
@@ -162,3 +162,26 @@ async def test_sends_queued_in_one_turn_of_the_loop_go_out_as_one_batch_in_order
     assert batches_observed() == (batches + 1, sends + 50)
     if channel_layers == "redis":
         await layer.flush()
+
+
+async def test_on_channels_redis_own_layer_the_outbox_sends_a_batch_one_by_one_in_order(redis_url, settings):
+    """CHANNEL_LAYER_BACKEND may name channels-redis's pub/sub layer, which has no `send_many`."""
+    flush_redis(redis_url)
+    reset_channel_layers()
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {
+        "hosts": [{"address": redis_url, "socket_timeout": None}], "prefix": REDIS_PREFIX}}}
+    try:
+        layer = get_channel_layer()
+        assert not hasattr(layer, "send_many")
+        member = await layer.new_channel()
+        await layer.group_add("room.8", member)
+        for n in range(20):
+            notify._enqueue("room.8", {"type": "room.frames", "n": n})
+            notify._enqueue(member, {"type": "seat.private", "n": 100 + n}, to_channel=True)
+        await notify.sends_flushed()
+        received = [(await asyncio.wait_for(layer.receive(member), 5))["n"] for _ in range(40)]
+        assert received == [m for n in range(20) for m in (n, 100 + n)]
+        await layer.flush()
+    finally:
+        reset_channel_layers()
+        flush_redis(redis_url)
