@@ -1,7 +1,7 @@
 """The game handler (`/ws/rooms/<room_id>/`, docs/protocol.md "Game handler").
 
-Thin: each frame is parsed with `lobby_site.wire`, handled by one service call through
-`lobby_site.consumers.game_service`, and what the service returns is sent. A change reaches every
+Thin: each frame is parsed with `lobby_site.wire`, handled by one service call (a move's through
+`lobby_site.consumers.move_service`), and what the service returns is sent. A change reaches every
 connection of the room as one message to the room group (`room.<room>`) after commit, in
 whatever process its connections live; each connection keeps its own seat's part.
 """
@@ -13,7 +13,8 @@ import functools
 import logging
 import time
 
-from lobby_site.consumers import DATABASE_DOWN, Consumer, game_service
+from channels.db import database_sync_to_async
+from lobby_site.consumers import DATABASE_DOWN, Consumer, move_service
 from django.conf import settings
 
 from game import services
@@ -152,7 +153,7 @@ class GameConsumer(Consumer):
         # (group messages wait until this handler returns).
         await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
         try:
-            opened = await game_service(services.seat_hello)(room_id=self.room_id, token=token)
+            opened = await database_sync_to_async(services.seat_hello)(room_id=self.room_id, token=token)
         except ProtocolError as error:
             await self._leave_groups()
             await self._refuse(error, text_data)
@@ -238,37 +239,37 @@ class GameConsumer(Consumer):
 
     async def game_message(self, message: ClientFrame) -> None:
         started = time.perf_counter()
-        await game_service(services.game_answer)(
+        await move_service(services.game_answer)(
             room_id=self.room_id, seat=self.seat["seat"], payload=message.payload)
         metrics.MOVES.inc()
         metrics.MOVE_SECONDS.observe(time.perf_counter() - started)
 
     async def chat(self, message: ClientFrame) -> None:
-        await game_service(services.game_chat)(
+        await database_sync_to_async(services.game_chat)(
             room_id=self.room_id, seat=self.seat["seat"], payload=message.payload)
 
     async def get_game_status(self, message: ClientFrame) -> None:
-        await self.send_frame(await game_service(services.game_status)(
+        await self.send_frame(await database_sync_to_async(services.game_status)(
             room_id=self.room_id, seat=self.seat["seat"], reply_to=message.msg_id))
 
     async def get_roommates(self, message: ClientFrame) -> None:
-        await self.send_frame(await game_service(services.roommates_frame)(
+        await self.send_frame(await database_sync_to_async(services.roommates_frame)(
             room_id=self.room_id, reply_to=message.msg_id))
 
     async def leave_request(self, message: ClientFrame) -> None:
-        await game_service(services.game_leave_request)(
+        await database_sync_to_async(services.game_leave_request)(
             room_id=self.room_id, seat=self.seat["seat"], player_id=self.seat["player_id"])
 
     async def leave(self, message: ClientFrame) -> None:
-        await game_service(services.game_leave)(room_id=self.room_id, seat=self.seat["seat"])
+        await database_sync_to_async(services.game_leave)(room_id=self.room_id, seat=self.seat["seat"])
 
     async def add_computer(self, message: ClientFrame) -> None:
-        await game_service(services.game_add_computer)(
+        await database_sync_to_async(services.game_add_computer)(
             room_id=self.room_id, seat=self.seat["seat"], level=clean_level(message.payload))
 
     async def rematch(self, message: ClientFrame) -> None:
         """REMATCH: the first one makes the rematch and seats the asker (JOIN_ROOM_REP); later ones get the offer."""
-        made = await game_service(rooms_services.room_rematch)(
+        made = await database_sync_to_async(rooms_services.room_rematch)(
             room_id=self.room_id, seat=self.seat["seat"], token=self.token)
         if "offer" in made:
             await self.send_frame(services.messages.rematch_offer_frame(made["offer"], message.msg_id))
@@ -276,7 +277,7 @@ class GameConsumer(Consumer):
             await self.send_frame(services.messages.rematch_joined_frame(made["room"], made["player"], message.msg_id))
 
     async def join_rematch(self, message: ClientFrame) -> None:
-        room, player = await game_service(rooms_services.rematch_join)(
+        room, player = await database_sync_to_async(rooms_services.rematch_join)(
             room_id=self.room_id, seat=self.seat["seat"], token=self.token)
         await self.send_frame(services.messages.rematch_joined_frame(room, player, message.msg_id))
 
@@ -453,11 +454,11 @@ class WatchConsumer(Consumer):
             logger.exception("watch command failed")
 
     async def get_game_status(self, message: ClientFrame) -> None:
-        await self.send_frame(await game_service(services.watch_status)(
+        await self.send_frame(await database_sync_to_async(services.watch_status)(
             room_id=self.room_id, reply_to=message.msg_id))
 
     async def get_roommates(self, message: ClientFrame) -> None:
-        await self.send_frame(await game_service(services.roommates_frame)(
+        await self.send_frame(await database_sync_to_async(services.roommates_frame)(
             room_id=self.room_id, reply_to=message.msg_id))
 
     COMMANDS = {ClientCmd.GET_GAME_STATUS: get_game_status, ClientCmd.GET_ROOMMATES: get_roommates}

@@ -23,7 +23,6 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from lobby_site.batches import LoopBatch
-from lobby_site.consumers import game_service
 from lobby_site.wire import encode
 from rooms.notify import room_group, watch_group
 
@@ -135,7 +134,7 @@ async def _read_for_all(reads: dict, key: tuple, shared: _SharedRead, read: Call
         return read()
 
     try:
-        shared.result.set_result(await game_service(started_then_read)())
+        shared.result.set_result(await database_sync_to_async(started_then_read)())
     except asyncio.CancelledError:
         shared.result.cancel()
         raise

@@ -16,25 +16,27 @@ from django.db import InterfaceError, OperationalError, connection
 # before the connection broke is harmless to resend: a game answer is then STALE_PROMPT.
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
-_game_threads: ThreadPoolExecutor | None = None
+_move_threads: ThreadPoolExecutor | None = None
 
 
-def game_service(function):
-    """Return a game service as a coroutine function, run where the settings say.
+def move_service(function):
+    """Return the service of a move (`game_answer`) as a coroutine function, run where the settings say.
 
-    By default on the process's one ORM thread, like every database call (SQLite allows
-    one writer anyway). With `DB_THREADS` > 1 on PostgreSQL, the game socket's services run
-    on a pool of that many threads, each with its own connection, so one room's database
-    round trips do not queue behind another's. That is safe because a game change is a
-    compare-and-set on the game row's version (or a row lock), retried when it loses: the
-    same rule that already lets several processes serve one room.
+    Every other database call goes to the process's one ORM thread (`database_sync_to_async`),
+    one after another. With `DB_THREADS` > 1 on PostgreSQL, moves run on a pool of that many
+    threads instead, each with its own connection, so one room's round trips do not queue
+    behind another's: at 5,000 players on two processes, one thread was where a move waited
+    (bench/README.md, nineteenth session). Safe because a move is a compare-and-set on the
+    game row's version, retried when it loses: the same rule that lets several processes serve
+    one room. Only moves: a seat's other requests (its HELLO, GET_ROOMMATES…) still wait
+    behind the presence writes queued on the ORM thread before them, and show them.
     """
-    global _game_threads
+    global _move_threads
     if settings.DB_THREADS <= 1 or connection.vendor == "sqlite":
         return database_sync_to_async(function)
-    if _game_threads is None:
-        _game_threads = ThreadPoolExecutor(max_workers=settings.DB_THREADS, thread_name_prefix="game-db")
-    return database_sync_to_async(function, thread_sensitive=False, executor=_game_threads)
+    if _move_threads is None:
+        _move_threads = ThreadPoolExecutor(max_workers=settings.DB_THREADS, thread_name_prefix="move-db")
+    return database_sync_to_async(function, thread_sensitive=False, executor=_move_threads)
 
 from lobby_site import metrics
 

@@ -283,9 +283,11 @@ GC_THRESHOLDS = tuple(int(x) for x in _env_list("GC_THRESHOLDS", "50000,20,100")
 # Seconds a thread may keep the GIL while another waits for it, in serving processes
 # (lobby_site/tuning.py). Python's own 0.005: why, measured, in docs/operations.md.
 GIL_SWITCH_INTERVAL = _env_float("GIL_SWITCH_INTERVAL", 0.005)
-# Threads (each with its own database connection) that run the game socket's services on
-# PostgreSQL; 1 keeps them on the process's one ORM thread (lobby_site/consumers.game_service).
-DB_THREADS = _env_int("DB_THREADS", 1)
+# Threads (each with its own database connection) that run the moves on PostgreSQL; 1 keeps
+# them on the process's one ORM thread (lobby_site/consumers.move_service). Two by default: at
+# 5,000 players on two processes one thread was the queue a move waited in, its time mostly
+# spent waiting for PostgreSQL's answers (bench/README.md, nineteenth session).
+DB_THREADS = _env_int("DB_THREADS", 2)
 # Running games whose row a process keeps as its last move wrote it, so the room's next move
 # skips the read (game/store.py `_kept`); 0 reads every move's game. Memory: docs/operations.md.
 GAME_KEPT_ROOMS = _env_int("GAME_KEPT_ROOMS", 5000)

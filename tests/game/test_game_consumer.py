@@ -11,7 +11,6 @@ import game.consumers
 import game.services
 from game.engine import NAME_OPTIONS, parse_card, parse_cards
 from game.models import Game, GameLog
-from lobby_site.consumers import game_service
 from rooms.models import Room
 from rooms.notify import room_group
 from tests.game.conftest import install_state, settle
@@ -138,7 +137,7 @@ async def test_a_waiting_rooms_change_is_read_once_for_all_its_connections_in_th
         held.set()
         released.wait(10)
 
-    blocker = asyncio.create_task(game_service(busy)())
+    blocker = asyncio.create_task(database_sync_to_async(busy)())
     await asyncio.to_thread(held.wait, 10)
     await get_channel_layer().group_send(room_group(room_id), {"type": "roommates.changed"})
     await asyncio.sleep(0.3)
