@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite."""
 import os
 import socket
+import threading
 import uuid
 
 import pytest
@@ -27,7 +28,8 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's test database, and before it is dropped, the ORM thread's connection closed.
+    """pytest-django's test database, and before it is dropped, the connections of the ORM thread
+    and of the moves' threads closed.
 
     Channels' worker thread closes its connection after each call (CONN_MAX_AGE 0, above),
     but not when the call ends outside a test's database access: a server clock's tick still
@@ -39,8 +41,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from asgiref.sync import SyncToAsync
     from django.db import connections
 
+    from lobby_site import consumers
+
     with django_db_blocker.unblock():
         SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+        moves = consumers._move_threads  # the moves' threads (DB_THREADS), each with its own connection
+        if moves is not None:
+            # One task per thread: the barrier holds each thread until all have closed theirs.
+            everyone = threading.Barrier(moves._max_workers)
+
+            def close_then_wait():
+                connections.close_all()
+                everyone.wait(timeout=30)
+
+            for closing in [moves.submit(close_then_wait) for _ in range(moves._max_workers)]:
+                closing.result(timeout=60)
 
 
 @pytest.fixture(autouse=True)
