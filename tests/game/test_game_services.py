@@ -289,6 +289,36 @@ def test_the_move_paths_json_columns_read_back_as_the_orm_writes_and_reads_them(
     assert game_read(room_id).pause == {"written": "by the ORM ✓", "list": [1, {"a": None}]}
 
 
+def test_a_moves_game_row_is_written_compressed_with_lz4(settings):
+    """Every move rewrites the game row (2-5 KB of JSON), which PostgreSQL compresses past
+    ~2 KB: with lz4, not its slower default (game/migrations/0006)."""
+    settings.GAME_SEED = 3
+    room_id = begun(1, 7)  # eight seats: a row well past 2 KB
+    game = Game.objects.get(room_id=room_id)
+    seat = next(s for s, record in enumerate(game.seats) if record["prompt"])
+    prompt = game.seats[seat]["prompt"]
+    game_answer(room_id=room_id, seat=seat, payload={"reply_to": prompt["msg_id"],
+                                                     "data": answer_for(prompt["payload"], game.state["hands"][seat])})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version, pg_column_size(game_game.*), pg_column_compression(state), "
+                       "pg_column_compression(seats), pg_column_compression(recent) FROM game_game "
+                       "WHERE room_id = %s", [room_id])
+        version, stored, *compressions = cursor.fetchone()  # stored: the row's bytes, compressed
+    assert version == game.version + 1  # the row read is the one the move wrote
+    assert stored > 2048 and "lz4" in compressions and set(compressions) <= {"lz4", None}, compressions
+
+
+def test_a_log_row_is_indexed_by_its_id_and_its_game_and_version_only():
+    """A move inserts one log row; each index is one more entry to write. The unique (game,
+    version) leads with the game, so the game needs no index of its own (nor a chat line's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, indexdef FROM pg_indexes WHERE tablename IN ('game_gamelog', 'game_chatline')")
+        indexes = cursor.fetchall()
+    columns = sorted((table, indexdef[indexdef.index("(") + 1:indexdef.rindex(")")]) for table, indexdef in indexes)
+    assert columns == [("game_chatline", "game_id, seq"), ("game_chatline", "id"),
+                       ("game_gamelog", "game_id, version"), ("game_gamelog", "id")]
+
+
 def test_a_hello_in_a_waiting_room_is_two_reads_and_shows_the_seat_connected(settings):
     """HELLO before the game: the seat with its room, then the room's seats (CONNECTED's names
     come from the same read as ROOMMATES)."""
