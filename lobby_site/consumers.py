@@ -1,5 +1,6 @@
 """The base of the project's WebSocket consumers, and how their handlers reach the services."""
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from autobahn.exception import Disconnected
@@ -9,6 +10,8 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
+
+from lobby_site import metrics
 
 # The database cannot be reached (down, restarting, the connection cut): the request is
 # refused with ERROR UNAVAILABLE and may be sent again; the process reconnects by itself on a
@@ -31,14 +34,19 @@ def move_service(function):
     one room. Only moves: a seat's other requests (its HELLO, GET_ROOMMATES…) still wait
     behind the presence writes queued on the ORM thread before them, and show them.
     """
+    return _move_runner(function, settings.DB_THREADS, connection.vendor)
+
+
+@functools.cache
+def _move_runner(function, threads: int, vendor: str):
+    # Built once per service and setting, not on every move: building the wrapper was about
+    # 1% of a busy process's CPU (bench/README.md, twentieth session).
     global _move_threads
-    if settings.DB_THREADS <= 1 or connection.vendor == "sqlite":
+    if threads <= 1 or vendor == "sqlite":
         return database_sync_to_async(function)
     if _move_threads is None:
-        _move_threads = ThreadPoolExecutor(max_workers=settings.DB_THREADS, thread_name_prefix="move-db")
+        _move_threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="move-db")
     return database_sync_to_async(function, thread_sensitive=False, executor=_move_threads)
-
-from lobby_site import metrics
 
 
 class Consumer(AsyncWebsocketConsumer):
