@@ -17,7 +17,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from lobby_site.handshakes import (  # noqa: E402
-    check_timeouts_in_slices, format_autobahn_settings_lazily, release_finished_websockets, spread_keepalive_pings)
+    check_timeouts_in_slices, format_autobahn_settings_lazily, release_finished_websockets, spread_keepalive_pings,
+    write_without_waiting)
 from lobby_site.tuning import tune_serving_process  # noqa: E402
 
 
@@ -42,4 +43,5 @@ format_autobahn_settings_lazily()
 release_finished_websockets()
 spread_keepalive_pings()
 check_timeouts_in_slices()
+write_without_waiting()
 tune_serving_process()

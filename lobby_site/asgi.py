@@ -15,7 +15,8 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from lobby_site.handshakes import (  # noqa: E402
-    check_timeouts_in_slices, format_autobahn_settings_lazily, release_finished_websockets, spread_keepalive_pings)
+    check_timeouts_in_slices, format_autobahn_settings_lazily, release_finished_websockets, spread_keepalive_pings,
+    write_without_waiting)
 from lobby_site.routing import websocket_urlpatterns  # noqa: E402
 from lobby_site.security import (OriginValidator, close_oversized_messages_with_1009,  # noqa: E402
                                  close_sockets_with_1012_on_shutdown, require_secret_key)
@@ -28,6 +29,7 @@ format_autobahn_settings_lazily()
 release_finished_websockets()
 spread_keepalive_pings()
 check_timeouts_in_slices()
+write_without_waiting()
 
 # Sockets authenticate with the HELLO token, never with cookies; the Origin check still keeps
 # other sites' pages off them (docs/protocol.md "Origin"), while clients that send no Origin

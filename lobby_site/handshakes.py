@@ -6,6 +6,7 @@
   cycles that only a garbage collection frees; it empties them once daphne has let go.
 * `spread_keepalive_pings` — sockets opened together were pinged together for ever.
 * `check_timeouts_in_slices` — daphne looked at every socket in one callback every 2 s.
+* `write_without_waiting` — Twisted wrote nothing before the next turn of the event loop.
 """
 
 from __future__ import annotations
@@ -154,3 +155,43 @@ def check_timeouts_in_slices() -> None:
 
     timeout_checker.checks_in_slices = True
     daphne_server.Server.timeout_checker = timeout_checker
+
+
+def write_without_waiting() -> None:
+    """Send what daphne writes to a socket at once when nothing is waiting to go before it.
+
+    Twisted's TCP transport never writes in `write`: it buffers the bytes, asks the event loop
+    to watch the socket for writability (`add_writer`, an `epoll_ctl`), writes them when the
+    next turn of the loop reports it, and stops watching (another `epoll_ctl`). So every
+    WebSocket message a process sends — four for each move of a 4-seat table — cost two
+    system calls and a loop callback more than the write itself: 5-6% of a busy daphne's CPU
+    (py-spy, bench/README.md, twentieth session). asyncio's own transports try the write
+    first, and so does this: when the socket has nothing buffered, the bytes go to `send`
+    now, and only what the kernel does not take (a full socket buffer, an error) takes
+    Twisted's buffered path, which keeps the order and reports the error as before. A
+    connection being closed, or with anything still buffered, always takes the buffered path.
+    Applied once per process.
+    """
+    try:
+        from twisted.internet import tcp
+    except ImportError:  # not under daphne
+        return
+    buffered_write = tcp.Connection.write
+    if getattr(buffered_write, "writes_without_waiting", False):
+        return
+
+    def write(self, data):
+        if (type(data) is bytes and data and self.connected and not self.disconnecting
+                and not self._writeDisconnecting and not self._writeDisconnected
+                and not self.dataBuffer and not self._tempDataBuffer):
+            try:
+                sent = self.socket.send(data)
+            except OSError:  # would block, or the connection broke: the buffered path deals with it
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        buffered_write(self, data)
+
+    write.writes_without_waiting = True
+    tcp.Connection.write = write

@@ -1,5 +1,6 @@
 """What lobby_site/handshakes.py changes in daphne: a new WebSocket's settings dump is formatted
-only when a debug line shows it, finished sockets are released, timeouts are checked in slices."""
+only when a debug line shows it, finished sockets are released, timeouts are checked in slices,
+a write goes out at once when nothing waits before it."""
 
 import pprint
 
@@ -7,7 +8,7 @@ import pytest
 from autobahn.websocket import protocol as autobahn_protocol
 from twisted.logger import formatEvent
 
-from lobby_site.handshakes import TIMEOUT_SLICES, format_autobahn_settings_lazily
+from lobby_site.handshakes import TIMEOUT_SLICES, format_autobahn_settings_lazily, write_without_waiting
 
 SETTINGS = [("openHandshakeTimeout", 5, "WebSocketFactory"), ("failByDrop", False, "WebSocketFactory")]
 
@@ -166,3 +167,87 @@ def test_a_socket_closed_during_the_round_is_not_checked(sliced_server):
     clock.pump([2 / TIMEOUT_SLICES] * (TIMEOUT_SLICES - 1))
 
     assert [socket.checked for socket in unchecked] == [[]] * len(unchecked)
+
+
+class _WatchRecorder:
+    """The reactor calls a TCP connection makes when it wants to write later."""
+
+    def __init__(self):
+        self.writers = []
+
+    def addWriter(self, selectable):
+        self.writers.append(selectable)
+
+    def removeWriter(self, selectable):
+        if selectable in self.writers:
+            self.writers.remove(selectable)
+
+
+@pytest.fixture
+def tcp_pair():
+    """A Twisted TCP connection (with the write patch) on one end of a socket pair, and the other end."""
+    import socket
+
+    from twisted.internet import protocol, tcp
+
+    write_without_waiting()
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.settimeout(2)
+    reactor = _WatchRecorder()
+    connection = tcp.Connection(ours, protocol.Protocol(), reactor=reactor)
+    connection.connected = 1
+    yield connection, theirs, reactor
+    ours.close()
+    theirs.close()
+
+
+def _drain(theirs, connection, expected: int) -> bytes:
+    """Read from the far end until `expected` bytes came, letting the connection write what it buffered."""
+    theirs.settimeout(5)
+    received = bytearray()
+    while len(received) < expected:
+        if connection.dataBuffer or connection._tempDataBuffer:
+            connection.doWrite()  # what the reactor does when the socket is writable
+        received += theirs.recv(1 << 20)
+    return bytes(received)
+
+
+def test_a_write_with_nothing_buffered_is_sent_at_once_without_watching_the_socket(tcp_pair):
+    connection, theirs, reactor = tcp_pair
+
+    connection.write(b"a frame")
+
+    assert theirs.recv(100) == b"a frame"
+    assert reactor.writers == [] and connection._tempDataBuffer == []
+
+
+def test_what_the_socket_does_not_take_waits_in_twisteds_buffer_and_keeps_its_order(tcp_pair):
+    connection, theirs, reactor = tcp_pair
+    big = bytes(range(256)) * 40_000  # ~10 MB: more than the socket buffers hold
+
+    connection.write(big)
+    assert reactor.writers == [connection]  # the rest waits for the socket to be writable
+    connection.write(b"after")  # queued behind the rest, not sent before it
+    assert connection._tempDataBuffer[-1] == b"after"
+
+    assert _drain(theirs, connection, len(big) + 5) == big + b"after"
+
+
+def test_a_connection_being_closed_takes_the_buffered_path(tcp_pair):
+    connection, theirs, reactor = tcp_pair
+    connection.disconnecting = True
+
+    connection.write(b"last words")
+
+    assert reactor.writers == [connection] and connection._tempDataBuffer == [b"last words"]
+
+
+def test_writing_at_once_is_applied_once():
+    from twisted.internet import tcp
+
+    write_without_waiting()
+    patched = tcp.Connection.write
+    write_without_waiting()
+
+    assert tcp.Connection.write is patched and patched.writes_without_waiting
