@@ -94,7 +94,27 @@ class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
     `send_many` publishes a batch through one pipeline per shard, under the same lock, in
     the order given: Redis runs a connection's commands in order, so each group still
     receives its messages in the order they were sent.
+
+    A message a process receives for a group is also decoded once, not once per member:
+    channels-redis puts the same bytes into every local member's queue and each member's
+    `receive` decoded them, so a move's room message (every seat's frames) was decoded once
+    for each of the table's seats. Each member gets its own copy of the top-level dict, as
+    with the in-memory layer above, so what a message holds is read-only to its consumers.
     """
+
+    DECODED_KEPT = 64  # messages whose members have not all received them yet, at most
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._decoded: dict[int, tuple[bytes, dict]] = {}  # by id() of the bytes, which the entry keeps alive
+
+    def deserialize(self, message: bytes) -> dict:
+        entry = self._decoded.get(id(message))
+        if entry is None or entry[0] is not message:
+            entry = self._decoded[id(message)] = (message, super().deserialize(message))
+            if len(self._decoded) > self.DECODED_KEPT:
+                del self._decoded[next(iter(self._decoded))]
+        return dict(entry[1])
 
     async def send_many(self, sends: list[Send]) -> None:
         layer = self._get_layer()  # this event loop's connections (channels-redis 4.3 internals)

@@ -132,6 +132,31 @@ async def test_a_batch_of_sends_reaches_each_group_and_channel_in_order_in_one_r
         flush_redis(redis_url)
 
 
+async def test_a_group_message_is_decoded_once_for_all_the_processs_members_each_with_its_own_dict(redis_url,
+                                                                                                  monkeypatch):
+    flush_redis(redis_url)
+    layer = redis_layer(redis_url)
+    decoded = []
+    real = layer._serializer.deserialize
+    monkeypatch.setattr(layer._serializer, "deserialize", lambda raw: decoded.append(raw) or real(raw))
+    try:
+        seats = [await layer.new_channel() for _ in range(4)]
+        for seat in seats:
+            await layer.group_add("room.7", seat)
+        for n in range(3):
+            await layer.group_send("room.7", {"type": "room.frames", "seats": {"0": {"texts": [f"move {n}"]}}})
+        received = [[await asyncio.wait_for(layer.receive(seat), 5) for _ in range(3)] for seat in seats]
+        for n in range(3):
+            messages = [of_seat[n] for of_seat in received]
+            assert all(message == {"type": "room.frames", "seats": {"0": {"texts": [f"move {n}"]}}}
+                       for message in messages)
+            assert len({id(message) for message in messages}) == 4  # a member may add to its own dict
+        assert len(decoded) == 3  # one decode a message, not one a member
+    finally:
+        await layer.flush()
+        flush_redis(redis_url)
+
+
 async def test_the_memory_layers_batch_delivers_in_order_and_a_full_member_does_not_stop_it():
     layer = InMemoryChannelLayer(capacity=3)
     full, other = await layer.new_channel(), await layer.new_channel()
@@ -185,3 +210,11 @@ async def test_on_channels_redis_own_layer_the_outbox_sends_a_batch_one_by_one_i
     finally:
         reset_channel_layers()
         flush_redis(redis_url)
+
+
+def test_redis_replies_are_parsed_by_hiredis():
+    """Every group message a process receives is a Redis reply: redis-py parses them in C when
+    hiredis is installed (requirements.txt), in Python otherwise."""
+    from redis.asyncio.connection import DefaultParser
+
+    assert DefaultParser.__name__ == "_AsyncHiredisParser"
