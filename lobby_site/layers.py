@@ -102,7 +102,7 @@ class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
     with the in-memory layer above, so what a message holds is read-only to its consumers.
     """
 
-    DECODED_KEPT = 64  # messages whose members have not all received them yet, at most
+    DECODED_KEPT = 64  # the last messages decoded, kept for their other local members
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
