@@ -1,5 +1,6 @@
 """The base of the project's WebSocket consumers, and how their handlers reach the services."""
 
+import asyncio
 import functools
 from concurrent.futures import ThreadPoolExecutor
 
@@ -7,6 +8,7 @@ from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
@@ -49,6 +51,50 @@ def _move_runner(function, threads: int, vendor: str):
     return database_sync_to_async(function, thread_sensitive=False, executor=_move_threads)
 
 
+async def dispatch_in_turn(sources, dispatch) -> None:
+    """Receive from each of `sources` (the client's socket, the channel layer) and `dispatch`
+    each message, one dispatch at a time; return or raise when a dispatch raises.
+
+    Channels' `await_many_dispatch` does the same with a new task for every message received,
+    and an `asyncio.wait` over both sources between two messages. A socket waits seconds
+    between two messages, so what it waits with outlived the garbage collector's young
+    generation: at 5,000 players each collection of it walked ~100,000 objects, most of them
+    those tasks (their coroutines, futures, contexts), and paused its whole process for
+    100–230 ms, every few seconds — most of the slowest moves (bench/README.md, twenty-first
+    session). Here each source has one loop for the connection's life, and what a socket
+    waits with between two messages is the source's own receive: a few objects, not ~30.
+    The lock keeps Channels' order: a handler never runs beside another of the same consumer.
+    """
+    turn = asyncio.Lock()
+
+    async def pump(receive_one):
+        while True:
+            message = await receive_one()
+            async with turn:
+                await dispatch(message)
+
+    pumps = [asyncio.ensure_future(pump(receive_one)) for receive_one in sources]
+    try:
+        done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        ended = done.pop().exception()  # a pump only ends by raising: StopConsumer, or a handler's error
+    finally:
+        for waiting in pumps:
+            waiting.cancel()
+        for waiting in pumps:
+            try:
+                await waiting
+            except (asyncio.CancelledError, Exception):  # what ended the first pump is raised below
+                pass
+        # The raised exception's traceback holds this frame: without its tasks (which hold the
+        # exception), no reference cycle keeps the consumer for a full garbage collection.
+        pumps.clear()
+        done = None
+    try:
+        raise ended
+    finally:
+        ended = None
+
+
 class Consumer(AsyncWebsocketConsumer):
     """A Channels WebSocket consumer that does not visit the ORM thread for every message.
 
@@ -64,10 +110,21 @@ class Consumer(AsyncWebsocketConsumer):
     metrics_kind = ""  # "lobby", "game" or "watch": counted in /metrics while open
 
     async def __call__(self, scope, receive, send):
+        # Channels' own __call__, but for how messages reach `dispatch` (`dispatch_in_turn`).
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            sources.append(self.channel_receive)
         # However the consumer ends (closed, or cancelled by daphne), an accepted connection
         # leaves the count of open connections.
         try:
-            await super().__call__(scope, receive, send)
+            await dispatch_in_turn(sources, self.dispatch)
+        except StopConsumer:
+            pass
         finally:
             if getattr(self, "metrics_counted", False):
                 self.metrics_counted = False
