@@ -280,6 +280,9 @@ HARD_PLAYOUTS = _env_int("HARD_PLAYOUTS", 60)
 # objects (frames, messages) die before a collection promotes them, and make full collections
 # ten times rarer (bench/README.md "Capacity"). Pauses: the discard_gc_pause_seconds metric.
 GC_THRESHOLDS = tuple(int(x) for x in _env_list("GC_THRESHOLDS", "50000,20,100"))
+# Seconds between two collections of the youngest generation in a daphne process, whatever its
+# count says (lobby_site/tuning.py: why); 0 leaves it to the interpreter's count alone.
+GC_YOUNG_INTERVAL = _env_float("GC_YOUNG_INTERVAL", 0.25)
 # Seconds a thread may keep the GIL while another waits for it, in serving processes
 # (lobby_site/tuning.py). Python's own 0.005: why, measured, in docs/operations.md.
 GIL_SWITCH_INTERVAL = _env_float("GIL_SWITCH_INTERVAL", 0.005)
