@@ -16,7 +16,7 @@ Configurations:
 
     .venv/bin/python bench/capacity.py --players 40,200 --duration 20 [--config default|nginx-pg-redis|both]
         [--think 3] [--warmup 5] [--spawn-rate 50] [--goal-ms 250] [--no-baseline] [--server-env KEY=VALUE ...]
-        [--spectators 0,200] [--rematch] [--repeat 1] [--together]
+        [--spectators 0,200] [--rematch] [--repeat 1] [--together] [--gc-log]
 
 `--spectators` runs every player count once per spectator count, so watched and unwatched
 games are measured side by side. The spectators are a second loadtest process (`--players 0
@@ -31,6 +31,10 @@ same window); it leaves the relay baseline out.
 `--repeat N` runs every step N times, the spectator counts taking turns (0, 200, 0, 200, …), and
 also reports each step's p99 over the moves of all N runs pooled: a p99 of one run of a single
 table (about 560 moves in 120 s) is its sixth slowest move, and swings by half from run to run.
+
+`--gc-log` serves the game with bench/gc_probe_asgi.py, which writes down every garbage
+collection of each daphne, and reports those inside the window by generation: how many, how
+long (wall, and the CPU of the thread that ran it), the largest.
 
 Writes bench/out/capacity-<time>.json and .md (git-ignored) and prints the table.
 """
@@ -70,6 +74,7 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 LOAD_SETTINGS = {"RATE_LIMIT": 1000, "ROOMS_PER_ADDRESS": 1000000, "DRAFTS_PER_ADDRESS": 1000000,
                  "TRUSTED_PROXIES": "127.0.0.1", "LOG_LEVEL": "WARNING", "DEBUG": "false"}
 GAME_APP = "lobby_site.asgi:application"
+GC_PROBE_APP = "bench.gc_probe_asgi:application"  # the same, with every garbage collection written down (--gc-log)
 RELAY_APP = "bench.relay_asgi:application"
 
 
@@ -461,13 +466,41 @@ def steps_together(config: str, players: int, watchers: list[int], args, run_dir
 
 
 def step(config: str, players: int, spectators: int, args, run_dir: Path, run: int = 0) -> dict:
-    with tempfile.TemporaryDirectory() as tmp, Servers(config, GAME_APP, args.server_env, Path(tmp)) as servers:
+    app, env = GAME_APP, args.server_env
+    if args.gc_log:
+        gc_dir = run_dir / f"gc-{step_name(config, players, spectators, args, run)}"
+        gc_dir.mkdir()
+        app, env = GC_PROBE_APP, {**env, "GC_PROBE_DIR": str(gc_dir)}
+    with tempfile.TemporaryDirectory() as tmp, Servers(config, app, env, Path(tmp)) as servers:
         row = game_row(servers, Path(tmp), config, players, spectators, args, run_dir, run)
+    if args.gc_log:
+        row["gc"] = collections_in_window(gc_dir, row["summary"])
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp, Servers(config, RELAY_APP, args.server_env, Path(tmp)) as servers:
             relay, relay_usage = run_relay(servers, players, args)
         row.update(relay=relay, relay_usage=relay_usage)
     return row
+
+
+def collections_in_window(gc_dir: Path, summary: dict) -> dict[str, dict]:
+    """The servers' garbage collections inside the measured window (`--gc-log`), by generation:
+    how many, their mean and largest wall time, their mean CPU time (ms)."""
+    by_generation: dict[str, list[tuple[float, float]]] = {}
+    for log in gc_dir.glob("gc-*.log"):
+        for line in log.read_text().splitlines():
+            ended, generation, wall, cpu, _ = line.split()
+            if summary["window_start_unix"] <= float(ended) <= summary["window_end_unix"]:
+                by_generation.setdefault(generation, []).append((float(wall), float(cpu)))
+    return {generation: {"collections": len(pauses), "mean_wall_ms": round(sum(w for w, _ in pauses) / len(pauses), 1),
+                         "max_wall_ms": round(max(w for w, _ in pauses), 1),
+                         "mean_cpu_ms": round(sum(c for _, c in pauses) / len(pauses), 1)}
+            for generation, pauses in sorted(by_generation.items())}
+
+
+def gc_line(row: dict) -> str:
+    return f"  garbage collections in the window ({row['config']}, {row['players']}): " + "; ".join(
+        f"generation {generation}: {g['collections']}, mean {g['mean_wall_ms']} ms (CPU {g['mean_cpu_ms']}), "
+        f"largest {g['max_wall_ms']} ms" for generation, g in row["gc"].items())
 
 
 # --- Report -------------------------------------------------------------------------------
@@ -564,10 +597,14 @@ def main() -> None:
                         help="comma-separated spectator counts: each player count is run once with each")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run every step this many times, the spectator counts taking turns, and pool the moves")
+    parser.add_argument("--gc-log", action="store_true",
+                        help="write down the game servers' garbage collections and report those in the window")
     parser.add_argument("--together", action="store_true",
                         help="run each step's spectator counts at the same time, each on servers of its own "
                              "(no relay baseline)")
     args = parser.parse_args()
+    if args.together and args.gc_log:
+        parser.error("--gc-log: not with --together")
     if args.together:
         args.baseline = False
     args.server_env = dict(item.split("=", 1) for item in args.server_env)
@@ -599,11 +636,13 @@ def main() -> None:
                     row = step(config, players, spectators, args, run_dir, run)
                     rows.append(row)
                     print(table_row(row), flush=True)
+                    if "gc" in row:
+                        print(gc_line(row), flush=True)
     verdict = {config: held([r for r in rows if r["config"] == config], args.goal_ms) for config in configs}
     lines = [HEADER, *map(table_row, rows), "",
              *(f"* {config}: held **{n}** players at p99 < {args.goal_ms:.0f} ms (think {args.think} s)"
                for config, n in verdict.items()),
-             *watched_ratios(rows)]
+             *watched_ratios(rows), *(gc_line(row) for row in rows if "gc" in row)]
     (OUT / f"capacity-{stamp}.md").write_text("\n".join(lines) + "\n")
     (OUT / f"capacity-{stamp}.json").write_text(json.dumps(
         {"args": {k: v for k, v in vars(args).items()}, "rows": rows, "held": verdict}, indent=1))
