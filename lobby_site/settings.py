@@ -278,11 +278,10 @@ HARD_PLAYOUTS = _env_int("HARD_PLAYOUTS", 60)
 # Python's own (700, 10, 10) made a full collection — a pause of the whole process that grows
 # with its sockets (100–400 ms at 1,000–2,000 players) — every 3 s; these let short-lived
 # objects (frames, messages) die before a collection promotes them, and make full collections
-# ten times rarer (bench/README.md "Capacity"). With the young generation collected on a
-# clock (GC_YOUNG_INTERVAL, 4 a second), generation 1 is collected every fourth time (about a
-# second's survivors: 20–30 ms where every twentieth was 50–90 ms) and a full collection after
-# 500 of those (bench/README.md, twenty-first session). Pauses: the discard_gc_pause_seconds metric.
-GC_THRESHOLDS = tuple(int(x) for x in _env_list("GC_THRESHOLDS", "50000,4,500"))
+# ten times rarer (bench/README.md "Capacity"). With the young generation also collected on a
+# clock (GC_YOUNG_INTERVAL), generation 1 is collected every twentieth time (about every 5 s)
+# and a full collection after 100 of those. Pauses: the discard_gc_pause_seconds metric.
+GC_THRESHOLDS = tuple(int(x) for x in _env_list("GC_THRESHOLDS", "50000,20,100"))
 # Seconds between two collections of the youngest generation in a daphne process, whatever its
 # count says (lobby_site/tuning.py: why); 0 leaves it to the interpreter's count alone.
 GC_YOUNG_INTERVAL = _env_float("GC_YOUNG_INTERVAL", 0.25)
