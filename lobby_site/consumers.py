@@ -57,12 +57,11 @@ async def dispatch_in_turn(sources, dispatch) -> None:
 
     Channels' `await_many_dispatch` does the same with a new task for every message received,
     and an `asyncio.wait` over both sources between two messages. A socket waits seconds
-    between two messages, so what it waits with outlived the garbage collector's young
-    generation: at 5,000 players each collection of it walked ~100,000 objects, most of them
-    those tasks (their coroutines, futures, contexts), and paused its whole process for
-    100–230 ms, every few seconds — most of the slowest moves (bench/README.md, twenty-first
-    session). Here each source has one loop for the connection's life, and what a socket
-    waits with between two messages is the source's own receive: a few objects, not ~30.
+    between two messages, so what it waits with outlives young garbage collections: at 5,000
+    players about half of the 130,000 objects a young collection walked were those tasks,
+    their coroutines, futures and contexts (bench/README.md, twenty-first session). Here each
+    source has one loop for the connection's life, and what a socket waits with between two
+    messages is the source's own receive: a few objects, not ~30.
     The lock keeps Channels' order: a handler never runs beside another of the same consumer.
     """
     turn = asyncio.Lock()
