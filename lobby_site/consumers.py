@@ -1,6 +1,7 @@
 """The base of the project's WebSocket consumers, and how their handlers reach the services."""
 
 import asyncio
+import contextlib
 import functools
 from concurrent.futures import ThreadPoolExecutor
 
@@ -80,10 +81,8 @@ async def dispatch_in_turn(sources, dispatch) -> None:
         for waiting in pumps:
             waiting.cancel()
         for waiting in pumps:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # what ended the first pump is raised below
                 await waiting
-            except (asyncio.CancelledError, Exception):  # what ended the first pump is raised below
-                pass
         # The raised exception's traceback holds this frame: without its tasks (which hold the
         # exception), no reference cycle keeps the consumer for a full garbage collection.
         pumps.clear()
@@ -123,7 +122,7 @@ class Consumer(AsyncWebsocketConsumer):
         try:
             await dispatch_in_turn(sources, self.dispatch)
         except StopConsumer:
-            pass
+            return  # how a consumer ends once its socket has closed (Channels' rule), not an error
         finally:
             if getattr(self, "metrics_counted", False):
                 self.metrics_counted = False

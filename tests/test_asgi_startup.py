@@ -10,13 +10,18 @@ import sys
 PROBE = "import gc, sys, lobby_site.asgi; print(gc.get_freeze_count(), gc.get_threshold()[0], sys.getswitchinterval())"
 
 
-def _serving_process_probe(**settings) -> tuple[int, int, float]:
+def _printed_by_a_serving_process(code: str, **settings) -> list[str]:
+    """Run `code` in a new interpreter set up as a serving process; return the last three words it printed."""
     env = {**os.environ, "SECRET_KEY": "a-test-key-that-is-long-enough-for-the-guard-0123456789",
            "DJANGO_SETTINGS_MODULE": "lobby_site.settings", "DEBUG": "false", **settings}
     env.pop("DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    frozen, threshold, interval = done.stdout.split()[-3:]
+    return done.stdout.split()[-3:]
+
+
+def _serving_process_probe(**settings) -> tuple[int, int, float]:
+    frozen, threshold, interval = _printed_by_a_serving_process(PROBE, **settings)
     return int(frozen), int(threshold), float(interval)
 
 
@@ -47,12 +52,7 @@ print(*collected)
 
 
 def _collections_in_a_second_under_daphne(**settings) -> list[int]:
-    env = {**os.environ, "SECRET_KEY": "a-test-key-that-is-long-enough-for-the-guard-0123456789",
-           "DJANGO_SETTINGS_MODULE": "lobby_site.settings", "DEBUG": "false", **settings}
-    env.pop("DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-c", CLOCK_PROBE], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return [int(count) for count in done.stdout.split()[-3:]]
+    return [int(count) for count in _printed_by_a_serving_process(CLOCK_PROBE, **settings)]
 
 
 def test_under_daphne_the_young_generation_is_collected_on_a_clock_not_only_by_its_count():

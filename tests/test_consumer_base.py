@@ -175,7 +175,7 @@ async def test_a_consumer_cancelled_by_the_server_cancels_both_receives():
     client_receives, layer_receives = [], []
 
     async def dispatch(message):
-        pass
+        """No message comes: only what the cancellation does to the receives is looked at."""
 
     consumer = asyncio.ensure_future(dispatch_in_turn(
         [queue_source(client, client_receives), queue_source(layer, layer_receives)], dispatch))
