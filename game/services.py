@@ -574,8 +574,12 @@ def _paused_presence(*, room_id: int, seat: int, event: str) -> bool:
 
 @receiver(seats_disconnected)
 def _seats_disconnected(sender, *, room_id: int, room_status: str, seats: list[int], **kwargs) -> None:
-    """Seats' last live connections ended (closed, or their process died)."""
-    if room_status != Room.Status.WAITING:
+    """Seats' last live connections ended (closed, or their process died).
+
+    A finished room's game is over (the two change in one write): nobody there to tell, and
+    every table's four sockets close that way after GAME_OVER, so no read of the game either.
+    """
+    if room_status not in (Room.Status.WAITING, Room.Status.FINISHED):
         game_presence(room_id=room_id, seats=seats, event="disconnected")
 
 
@@ -587,6 +591,8 @@ def _seats_connected(sender, *, room_id: int, room_status: str, seats: list[int]
     An incomplete room is not looked at again here (the settle that connected its seats
     counted them with the room locked); its roommates hear the change.
     """
+    if room_status == Room.Status.FINISHED:
+        return  # its game is over: a seat back on the final screen is told nothing new
     if room_status != Room.Status.WAITING:
         game_presence(room_id=room_id, seats=seats, event="reconnected")
     elif not (room_complete and game_begin_if_ready(room_id=room_id)):

@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import functools
-from concurrent.futures import ThreadPoolExecutor
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
@@ -15,6 +14,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
 from lobby_site import metrics
+from lobby_site.move_threads import MoveThreads
 
 # The database cannot be reached (down, restarting, the connection cut): the request is
 # refused with ERROR UNAVAILABLE and may be sent again; the process reconnects by itself on a
@@ -22,15 +22,15 @@ from lobby_site import metrics
 # before the connection broke is harmless to resend: a game answer is then STALE_PROMPT.
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
-_move_threads: ThreadPoolExecutor | None = None
+_move_threads: MoveThreads | None = None
 
 
 def move_service(function):
     """Return the service of a move (`game_answer`) as a coroutine function, run where the settings say.
 
     Every other database call goes to the process's one ORM thread (`database_sync_to_async`),
-    one after another. With `DB_THREADS` > 1 on PostgreSQL, moves run on a pool of that many
-    threads instead, each with its own connection, so one room's round trips do not queue
+    one after another. With `DB_THREADS` > 1 on PostgreSQL, moves run on that many threads
+    instead (lobby_site.move_threads), each with its own connection, so one room's round trips do not queue
     behind another's: at 5,000 players on two processes, one thread was where a move waited
     (bench/README.md, nineteenth session). Safe because a move is a compare-and-set on the
     game row's version, retried when it loses: the same rule that lets several processes serve
@@ -48,8 +48,8 @@ def _move_runner(function, threads: int, vendor: str):
     if threads <= 1 or vendor == "sqlite":
         return database_sync_to_async(function)
     if _move_threads is None:
-        _move_threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="move-db")
-    return database_sync_to_async(function, thread_sensitive=False, executor=_move_threads)
+        _move_threads = MoveThreads(threads)
+    return functools.partial(_move_threads.call, function)
 
 
 async def dispatch_in_turn(sources, dispatch) -> None:
@@ -106,17 +106,24 @@ class Consumer(AsyncWebsocketConsumer):
     """
 
     metrics_kind = ""  # "lobby", "game" or "watch": counted in /metrics while open
+    # True: the consumer has no channel (`channel_name` None) until it calls `channel_needed`.
+    # On Redis a channel is a subscription, made when the socket opens and ended when it
+    # closes: about a fifth of what a lobby socket cost daphne to open and close (bench/README.md,
+    # twenty-second session), where most lobby sockets never hear from the layer.
+    channel_on_demand = False
 
     async def __call__(self, scope, receive, send):
         # Channels' own __call__, but for how messages reach `dispatch` (`dispatch_in_turn`).
         self.scope = scope
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = None
         sources = [receive]
         if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            sources.append(self.channel_receive)
+            self._channel_made = asyncio.Event()
+            if not self.channel_on_demand:
+                await self.channel_needed()
+            sources.append(self._receive_from_channel)
         # However the consumer ends (closed, or cancelled by daphne), an accepted connection
         # leaves the count of open connections.
         try:
@@ -127,6 +134,18 @@ class Consumer(AsyncWebsocketConsumer):
             if getattr(self, "metrics_counted", False):
                 self.metrics_counted = False
                 metrics.CONNECTIONS.labels(self.metrics_kind).dec()
+
+    async def channel_needed(self) -> str:
+        """Return this consumer's channel name, made the first time it is needed."""
+        if self.channel_name is None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self._channel_made.set()
+        return self.channel_name
+
+    async def _receive_from_channel(self) -> dict:
+        if self.channel_name is None:
+            await self._channel_made.wait()
+        return await self.channel_layer.receive(self.channel_name)
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol, headers)

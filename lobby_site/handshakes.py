@@ -80,10 +80,12 @@ def release_finished_websockets() -> None:
     reap = Server.application_checker
 
     def application_checker(self):
-        listed = [protocol for protocol in self.connections if isinstance(protocol, WebSocketProtocol)]
+        # Set operations, not a loop over every connection: this runs every second whatever
+        # the process holds, and only the few reaped ones need more than a look.
+        listed = set(self.connections)
         reap(self)
-        for protocol in listed:
-            if protocol not in self.connections:
+        for protocol in listed.difference(self.connections):
+            if isinstance(protocol, WebSocketProtocol):
                 protocol.__dict__.clear()
 
     application_checker.releases_finished_websockets = True

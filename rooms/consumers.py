@@ -44,6 +44,9 @@ def draft_cancelled_frame(draft_id: int, reply_to: int | None = None) -> dict:
 
 class LobbyConsumer(Consumer):
     metrics_kind = "lobby"
+    # A lobby socket hears from the channel layer only about drafts it started or waits for
+    # (ROOMS_CHANGED comes from the process's publisher), so it has a channel only from then.
+    channel_on_demand = True
 
     async def __call__(self, scope, receive, send):
         # However the consumer ends — closed, or cancelled by daphne for being slow to
@@ -108,9 +111,9 @@ class LobbyConsumer(Consumer):
         await self.send_frame(listing_frame(ServerCmd.GET_ROOMS_REP, listing, message.msg_id, search))
 
     async def start_room_draft(self, message: ClientFrame) -> None:
+        channel = await self.channel_needed()
         self.drafted = True
-        draft = await database_sync_to_async(services.draft_start)(channel_name=self.channel_name,
-                                                                         address=self.address)
+        draft = await database_sync_to_async(services.draft_start)(channel_name=channel, address=self.address)
         self.own_draft = draft["draft_id"]
         await self.channel_layer.group_add(services.draft_group(self.own_draft), self.channel_name)
         await self.send_frame(frame(ServerCmd.DRAFT_STARTED, "You are creating a room: others see it coming.",
@@ -125,8 +128,9 @@ class LobbyConsumer(Consumer):
     async def wait_for_draft(self, message: ClientFrame) -> None:
         draft_id = clean_draft_id(message.payload)
         # Join the group before reading, so an ending committed after the read still arrives.
+        channel = await self.channel_needed()
         self.waiting.add(draft_id)
-        await self.channel_layer.group_add(services.draft_group(draft_id), self.channel_name)
+        await self.channel_layer.group_add(services.draft_group(draft_id), channel)
         try:
             draft = await database_sync_to_async(services.draft_wait)(draft_id=draft_id)
         except ProtocolError:

@@ -20,6 +20,7 @@ from django.db import transaction
 
 from lobby_site import metrics
 from lobby_site.layers import Send
+from lobby_site.move_threads import calling_loop
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,9 @@ def _enqueue(group: str, message: dict, to_channel: bool = False) -> None:
 def send_now(group: str, message: dict, *, to_channel: bool = False) -> None:
     """Send `message` to `group` (or, `to_channel`, to the one channel so named) from synchronous code,
     without waiting for it to go out."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    # The event loop that called the service running in this thread: a move's thread knows
+    # it (lobby_site.move_threads), the ORM thread through asgiref's SyncToAsync.
+    loop = calling_loop() or getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running():
         loop.call_soon_threadsafe(_enqueue, group, message, to_channel)
         return

@@ -1,7 +1,6 @@
 """Fixtures shared by the whole suite."""
 import os
 import socket
-import threading
 import uuid
 
 import pytest
@@ -47,15 +46,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
         moves = consumers._move_threads  # the moves' threads (DB_THREADS), each with its own connection
         if moves is not None:
-            # One task per thread: the barrier holds each thread until all have closed theirs.
-            everyone = threading.Barrier(moves._max_workers)
-
-            def close_then_wait():
-                connections.close_all()
-                everyone.wait(timeout=30)
-
-            for closing in [moves.submit(close_then_wait) for _ in range(moves._max_workers)]:
-                closing.result(timeout=60)
+            moves.on_every_thread(connections.close_all)
 
 
 @pytest.fixture(autouse=True)

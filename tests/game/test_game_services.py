@@ -381,6 +381,30 @@ def test_a_seat_connecting_to_a_room_still_incomplete_is_one_transaction_and_the
             assert Game.objects.filter(room_id=room_id).exists()
 
 
+def test_the_sockets_of_a_finished_game_close_without_reading_the_game_and_a_running_ones_are_told():
+    """After GAME_OVER a table's four sockets close: the seats are settled, and the game, over
+    (its room finished in the same write), is not read; at a running game the others hear it."""
+    from django.test.utils import CaptureQueriesContext
+
+    from rooms.models import Room
+    from rooms.services import connections_apply
+
+    finished, running = begun(2, 0), begun(2, 0)
+    Game.objects.filter(room_id=finished).update(status=Game.Status.FINISHED)
+    Room.objects.filter(pk=finished).update(status=Room.Status.FINISHED)
+    for room_id in (finished, running):
+        channels = [f"rt-{pk}" for pk in Player.objects.filter(room_id=room_id).values_list("pk", flat=True)]
+        logged = GameLog.objects.filter(game__room_id=room_id).count()
+        with CaptureQueriesContext(connection) as queries:
+            connections_apply(closed=channels[:1])
+        games_read = [q["sql"] for q in queries.captured_queries if '"game_game"' in q["sql"]]
+        if room_id == finished:
+            assert games_read == [] and GameLog.objects.filter(game__room_id=room_id).count() == logged
+        else:
+            assert games_read and GameLog.objects.filter(game__room_id=room_id).count() == logged + 1
+        assert not Player.objects.get(pk=int(channels[0].split("-")[1])).connected
+
+
 def test_of_the_last_two_seats_connecting_at_once_exactly_one_deals_the_game():
     """Two processes' presence writers connect a room's last two people at the same moment.
     Each settle counts the room's connected people with the room's row locked, so the later

@@ -1,10 +1,12 @@
 """Every row of docs/protocol.md's lobby table, on the in-memory and the Redis channel layer."""
 
 import pytest
+import redis.asyncio
 from channels.db import database_sync_to_async
 
 from rooms import services
 from rooms.models import Player, Room, RoomDraft
+from tests.conftest import REDIS_PREFIX
 from tests.lobby.helpers import room_payload, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -216,3 +218,37 @@ async def test_rooms_changed_follows_seats_freed_by_the_server(lobby):
     await watcher.push_until(lambda data: data["rooms"] == [])
     status = await wait_for(lambda: Room.objects.get(pk=room["room_id"]).status)
     assert status == "closed"
+
+
+@pytest.mark.parametrize("channel_layers", ["redis"], indirect=True)
+async def test_a_lobby_socket_subscribes_to_the_channel_layer_only_once_it_starts_or_awaits_a_draft(
+        lobby, redis_url):
+    redis_client = redis.asyncio.Redis.from_url(redis_url)
+
+    async def subscriptions() -> int:
+        return len(await redis_client.pubsub_channels(f"{REDIS_PREFIX}*"))
+
+    try:
+        first = await lobby()
+        await first.request("GET_ROOMS")
+        listening = await subscriptions()  # the lobby group, heard by the process's publisher
+
+        browsers = [await lobby() for _ in range(5)]
+        for browser in browsers:
+            await browser.request("GET_ROOMS")
+        await browsers[0].request("CREATE_A_ROOM", room_payload())
+        await browsers[1].request("JOIN_ROOM", {"room_id": (await browsers[1].request("GET_ROOMS"))[
+            "payload"]["data"]["rooms"][0]["room_id"], "user_name": "Bob"})
+        assert await subscriptions() == listening, "sockets that only list, create and join subscribed"
+
+        draft_id = (await browsers[2].request("START_ROOM_DRAFT", {}, expect="DRAFT_STARTED"))[
+            "payload"]["data"]["draft_id"]
+        drafting = await subscriptions()
+        assert drafting == listening + 2  # the drafter's channel, and the draft's group
+        await browsers[3].request("WAIT_FOR_DRAFT", {"draft_id": draft_id}, expect="WAITING_FOR_DRAFT")
+        assert await subscriptions() == drafting + 1  # the waiter's channel
+
+        await browsers[2].request("CREATE_A_ROOM", room_payload("Cy", draft_id=draft_id))
+        assert (await browsers[3].expect("DRAFT_RESOLVED"))["payload"]["data"]["draft_id"] == draft_id
+    finally:
+        await redis_client.aclose()
