@@ -2,7 +2,7 @@
 
 Every other service call goes through asgiref's SyncToAsync (`database_sync_to_async`) to the
 process's one ORM thread. For a move, that hop was the largest cost on the way to the service
-that was not the service's own: about 70 µs of CPU a call against 15 µs here, and every move
+that was not the service's own: about 80 µs of CPU a call against 27 µs here, and every move
 makes one (bench/README.md, twenty-second session). What SyncToAsync does that a move needs
 is kept:
 
